@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test project of Exchange.sln, showing each test as it ends, then prints a single
+# closing line for the whole run: "Total: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+configuration=${1:-Release}
+results=TestResults
+rm -rf "$results"
+
+dotnet test Exchange.sln -c "$configuration" --no-build -nologo \
+  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results"
+status=$?
+
+# Each test project writes one TRX file; its <Counters> element has the numbers.
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+echo
+echo "Total: ${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+  echo "No test ran." >&2
+  exit 1
+fi
+exit "$status"

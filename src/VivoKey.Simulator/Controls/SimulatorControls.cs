@@ -1,0 +1,142 @@
+using OpenIddict.Abstractions;
+using VivoKey.Simulator.Identity;
+using VivoKey.Simulator.Infrastructure;
+using VivoKey.Simulator.Validation;
+
+namespace VivoKey.Simulator.Controls;
+
+/// <summary>The controls tests and demos use: challenges, callbacks, members, tokens, faults, the clock.</summary>
+public static class SimulatorControls
+{
+    public sealed record ChallengeView(
+        string VivoId, string Id, string ClientId, string Member, string Message, string Callback,
+        DateTimeOffset CreatedAt, DateTimeOffset Deadline, string Status, DateTimeOffset? EndedAt);
+
+    public sealed record NewMember(string? Subject, string? Name, string? Email);
+
+    public sealed record ClockAdvance(double Seconds);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/simulator");
+
+        group.MapGet("/challenges", (string? member, string? status, string? id, ChallengeStore store) =>
+            store.All
+                .Where(c => member is null || c.Member == member)
+                .Where(c => status is null || StatusName(c.Status) == status)
+                .Where(c => id is null || c.Id == id)
+                .Select(View));
+
+        group.MapGet("/challenges/{vivoId}", (string vivoId, ChallengeStore store) =>
+            store.Find(vivoId) is { } c ? Results.Ok(View(c)) : NotFound("No challenge has that vivo_id."));
+
+        group.MapPost("/challenges/{vivoId}/tap", (string vivoId, MemberActions actions, HttpContext http) =>
+            ActAsync(vivoId, MemberAction.Tap, actions, http));
+        group.MapPost("/challenges/{vivoId}/decline", (string vivoId, MemberActions actions, HttpContext http) =>
+            ActAsync(vivoId, MemberAction.Decline, actions, http));
+
+        group.MapGet("/callbacks", ([Microsoft.AspNetCore.Mvc.FromQuery(Name = "vivo_id")] string? vivoId, string? id, CallbackDispatcher dispatcher) =>
+            dispatcher.Log.Where(r => (vivoId is null || r.VivoId == vivoId) && (id is null || r.Id == id)));
+
+        group.MapGet("/members", (MemberDirectory members) => members.All);
+        group.MapPost("/members", (NewMember body, MemberDirectory members) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Name) || string.IsNullOrWhiteSpace(body.Email) || !body.Email.Contains('@', StringComparison.Ordinal))
+            {
+                return Results.Problem(statusCode: 400, title: "A member needs a name and an email address.");
+            }
+
+            var member = new Member(string.IsNullOrWhiteSpace(body.Subject) ? Guid.NewGuid().ToString("N") : body.Subject.Trim(), body.Name.Trim(), body.Email.Trim());
+            return members.Add(member)
+                ? Results.Created($"/simulator/members/{Uri.EscapeDataString(member.Subject)}", member)
+                : Results.Problem(statusCode: 409, title: "A member with that subject already exists.");
+        });
+
+        // The member's access tokens expire now; refresh tokens stay valid, as after an hour's wait.
+        group.MapPost("/members/{subject}/expire-tokens", async (string subject, MemberDirectory members, IOpenIddictTokenManager tokens, TimeProvider clock, CancellationToken ct) =>
+        {
+            if (members.FindBySubject(subject) is null)
+            {
+                return NotFound("No member has that subject.");
+            }
+
+            var now = clock.GetUtcNow();
+            var expired = 0;
+            await foreach (var token in tokens.FindBySubjectAsync(subject, ct))
+            {
+                if (!await tokens.IsAccessTokenAsync(token, ct) || await tokens.IsExpiredAsync(token, now, ct))
+                {
+                    continue;
+                }
+
+                var descriptor = new OpenIddictTokenDescriptor();
+                await tokens.PopulateAsync(descriptor, token, ct);
+                descriptor.ExpirationDate = now;
+                await tokens.UpdateAsync(token, descriptor, ct);
+                expired++;
+            }
+
+            return Results.Ok(new { subject, expired });
+        });
+
+        group.MapGet("/faults", (FaultRules faults) => new { run = faults.RunPlan, rules = faults.Rules });
+        group.MapPut("/faults/run", (FaultPlan plan, FaultRules faults) =>
+        {
+            faults.RunPlan = plan;
+            return Results.Ok(plan);
+        });
+        group.MapPost("/faults", (FaultRule rule, FaultRules faults) =>
+        {
+            if (rule.Remaining is <= 0)
+            {
+                return Results.Problem(statusCode: 400, title: "remaining must be at least 1, or absent for every challenge.");
+            }
+
+            faults.Add(rule);
+            return Results.Ok(rule);
+        });
+        group.MapDelete("/faults", (FaultRules faults) =>
+        {
+            faults.Clear();
+            return Results.NoContent();
+        });
+
+        group.MapGet("/clock", (SimulatorClock clock) => new { now = clock.GetUtcNow(), offset_seconds = clock.Offset.TotalSeconds });
+        group.MapPost("/clock/advance", (ClockAdvance body, SimulatorClock clock) =>
+        {
+            if (body.Seconds <= 0 || body.Seconds > 10 * 365 * 86400)
+            {
+                return Results.Problem(statusCode: 400, title: "seconds must be positive: the clock only moves forward.");
+            }
+
+            clock.Advance(TimeSpan.FromSeconds(body.Seconds));
+            return Results.Ok(new { now = clock.GetUtcNow(), offset_seconds = clock.Offset.TotalSeconds });
+        });
+    }
+
+    private static async Task<IResult> ActAsync(string vivoId, MemberAction action, MemberActions actions, HttpContext http)
+    {
+        var (outcome, challenge) = await actions.ActAsync(vivoId, action, http.RequestAborted);
+        return outcome switch
+        {
+            ActionOutcome.NotFound => NotFound("No challenge has that vivo_id."),
+            ActionOutcome.AlreadyEnded => Results.Problem(statusCode: 409, title: "The challenge has already ended.", extensions: new Dictionary<string, object?> { ["challenge"] = View(challenge!) }),
+            _ => Results.Ok(View(challenge!)),
+        };
+    }
+
+    private static IResult NotFound(string title) => Results.Problem(statusCode: 404, title: title);
+
+    public static string StatusName(ChallengeStatus status) => status switch
+    {
+        ChallengeStatus.Pending => "pending",
+        ChallengeStatus.Success => "success",
+        ChallengeStatus.Declined => "declined",
+        ChallengeStatus.Timeout => "timeout",
+        ChallengeStatus.TokenExpired => "token_expired",
+        _ => throw new ArgumentOutOfRangeException(nameof(status)),
+    };
+
+    private static ChallengeView View(Challenge c) =>
+        new(c.VivoId, c.Id, c.ClientId, c.Member, c.Message, c.Callback, c.CreatedAt, c.Deadline, StatusName(c.Status), c.EndedAt);
+}

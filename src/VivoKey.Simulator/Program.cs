@@ -1,0 +1,3 @@
+using VivoKey.Simulator;
+
+SimulatorApp.Build(args).Run();

@@ -1,0 +1,52 @@
+using VivoKey.Simulator.Validation;
+
+namespace VivoKey.Simulator;
+
+/// <summary>The simulator's settings, bound from the "Simulator" configuration section.</summary>
+public sealed class SimulatorOptions
+{
+    public const string Section = "Simulator";
+
+    /// <summary>The address clients use to reach the simulator; the issuer is this plus "/openid".</summary>
+    public string PublicUrl { get; set; } = "http://127.0.0.1:5090";
+
+    /// <summary>Completes the tap and consent pages at once when login_hint names a known member.</summary>
+    public bool AutoTap { get; set; }
+
+    public int AccessTokenLifetimeSeconds { get; set; } = 3600;
+    public int IdentityTokenLifetimeSeconds { get; set; } = 1200;
+    public int RefreshTokenLifetimeSeconds { get; set; } = 14 * 24 * 3600;
+
+    /// <summary>How often, in real milliseconds, deadlines and late callbacks are checked.</summary>
+    public int DeadlineScanMilliseconds { get; set; } = 200;
+
+    /// <summary>How long one callback delivery may take before it counts as failed.</summary>
+    public int CallbackTimeoutSeconds { get; set; } = 10;
+
+    public List<ClientOptions> Clients { get; set; } = [];
+    public List<MemberOptions> Members { get; set; } = [];
+
+    /// <summary>Faults applied to every challenge of this run unless a rule says otherwise.</summary>
+    public FaultPlan? Faults { get; set; }
+
+    public Uri Issuer => new(PublicUrl.TrimEnd('/') + "/openid");
+}
+
+public sealed class ClientOptions
+{
+    public string ClientId { get; set; } = "";
+    public string ClientSecret { get; set; } = "";
+    public string DisplayName { get; set; } = "";
+    public List<string> RedirectUris { get; set; } = [];
+    public List<string> PostLogoutRedirectUris { get; set; } = [];
+
+    /// <summary>The Validation API callback URLs this client registered; a challenge must name one.</summary>
+    public List<string> CallbackUrls { get; set; } = [];
+}
+
+public sealed class MemberOptions
+{
+    public string Subject { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Email { get; set; } = "";
+}

@@ -1,0 +1,112 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace VivoKey.Simulator.Validation;
+
+/// <summary>One callback the simulator sent, or held back, and what the receiver answered.</summary>
+public sealed record CallbackRecord(
+    string VivoId,
+    string Id,
+    string Url,
+    JsonObject Body,
+    DateTimeOffset At,
+    bool Sent,
+    int? StatusCode,
+    string? Error,
+    string? Fault);
+
+/// <summary>
+/// Sends the Validation API callbacks. Like the real service, each is sent once and never
+/// retried, whatever the receiver answers; the faults of the challenge's plan apply here.
+/// </summary>
+public sealed class CallbackDispatcher(IHttpClientFactory httpClients, TimeProvider clock, ILogger<CallbackDispatcher> logger)
+{
+    public const string HttpClientName = "callbacks";
+
+    private readonly ConcurrentQueue<CallbackRecord> _log = new();
+    private readonly ConcurrentDictionary<string, (Challenge Challenge, DateTimeOffset Due)> _late = new(StringComparer.Ordinal);
+
+    public IEnumerable<CallbackRecord> Log => _log;
+
+    public IEnumerable<(Challenge Challenge, DateTimeOffset Due)> Scheduled => _late.Values;
+
+    /// <summary>The body of the reference: success, message and error only when it failed, vivo_id, id.</summary>
+    public static JsonObject BodyFor(Challenge challenge)
+    {
+        var body = new JsonObject { ["success"] = challenge.Status == ChallengeStatus.Success };
+        var (error, message) = challenge.Status switch
+        {
+            ChallengeStatus.Declined => ("declined", "The member declined the authorization"),
+            ChallengeStatus.Timeout => ("timeout", "The member did not tap to authorize within the given timeout period"),
+            ChallengeStatus.TokenExpired => ("token-expired", "The member's Access Token has expired and should be renewed"),
+            _ => ((string?)null, (string?)null),
+        };
+        if (error is not null)
+        {
+            body["message"] = message;
+            body["error"] = error;
+        }
+
+        body["vivo_id"] = challenge.VivoId;
+        body["id"] = challenge.Id;
+        return body;
+    }
+
+    /// <summary>Called once when a challenge ends; applies the plan's callback fault.</summary>
+    public async Task DispatchAsync(Challenge challenge, CancellationToken cancellationToken)
+    {
+        switch (challenge.Faults.Callback)
+        {
+            case CallbackFault.Never:
+                Record(challenge, sent: false, statusCode: null, error: null, fault: "never");
+                break;
+            case CallbackFault.Late:
+                _late[challenge.VivoId] = (challenge, clock.GetUtcNow().AddSeconds(challenge.Faults.LateSeconds));
+                break;
+            case CallbackFault.Twice:
+                await SendAsync(challenge, "twice", cancellationToken);
+                await SendAsync(challenge, "twice", cancellationToken);
+                break;
+            case CallbackFault.BeforeResponse:
+                await SendAsync(challenge, "before_response", cancellationToken);
+                break;
+            default:
+                await SendAsync(challenge, null, cancellationToken);
+                break;
+        }
+    }
+
+    /// <summary>Sends the late callbacks whose time has come.</summary>
+    public async Task SendDueAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var (vivoId, entry) in _late)
+        {
+            if (entry.Due <= now && _late.TryRemove(vivoId, out _))
+            {
+                await SendAsync(entry.Challenge, "late", cancellationToken);
+            }
+        }
+    }
+
+    private async Task SendAsync(Challenge challenge, string? fault, CancellationToken cancellationToken)
+    {
+        var body = BodyFor(challenge);
+        try
+        {
+            var client = httpClients.CreateClient(HttpClientName);
+            using var response = await client.PostAsJsonAsync(challenge.Callback, body, cancellationToken);
+            Record(challenge, sent: true, (int)response.StatusCode, error: null, fault);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Callback for {VivoId} to {Url} failed: {Error}", challenge.VivoId, challenge.Callback, ex.Message);
+            Record(challenge, sent: true, statusCode: null, ex.Message, fault);
+        }
+    }
+
+    private void Record(Challenge challenge, bool sent, int? statusCode, string? error, string? fault) =>
+        _log.Enqueue(new CallbackRecord(
+            challenge.VivoId, challenge.Id, challenge.Callback, BodyFor(challenge), clock.GetUtcNow(), sent, statusCode, error, fault));
+}

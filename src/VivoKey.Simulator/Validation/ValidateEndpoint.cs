@@ -1,0 +1,212 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
+using OpenIddict.Abstractions;
+using OpenIddict.Validation.AspNetCore;
+using VivoKey.Simulator.Identity;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace VivoKey.Simulator.Validation;
+
+/// <summary>
+/// The Validation API: POST a challenge with the member's access token. Answers
+/// <c>{ accepted: true, vivo_id }</c> or <c>{ accepted: false, message, error }</c> as the reference says.
+/// </summary>
+public static class ValidateEndpoint
+{
+    public const string ValidateScope = "Validate";
+    public const int MaxMessageLength = 60;
+    public const int MaxIdLength = 256;
+    public const int MinTimeout = 30;
+    public const int MaxTimeout = 86400;
+    public const int DefaultTimeout = 60;
+    private const int MaxBodyBytes = 16 * 1024;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        // The reference's path, and the one a public demo builds; both are served.
+        app.MapPost("/v1.0/validate/", HandleAsync);
+        app.MapPost("/api/v1.0/validate/", HandleAsync);
+    }
+
+    private static async Task<IResult> HandleAsync(
+        HttpContext http,
+        ChallengeStore store,
+        ClientRegistry clients,
+        FaultRules faults,
+        MemberActions actions,
+        CallbackDispatcher dispatcher,
+        TimeProvider clock,
+        IOpenIddictTokenManager tokens)
+    {
+        var cancellationToken = http.RequestAborted;
+        var bearer = BearerToken(http.Request);
+        if (bearer is null)
+        {
+            return Refuse(StatusCodes.Status401Unauthorized, "invalid-token", "An Authorization: Bearer header with the member's access token is required.");
+        }
+
+        var auth = await http.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
+        if (!auth.Succeeded || auth.Principal is null)
+        {
+            return await IsKnownButExpiredAsync(tokens, bearer, clock.GetUtcNow(), cancellationToken)
+                ? Refuse(StatusCodes.Status401Unauthorized, "token-expired", "The member's Access Token has expired and should be renewed.")
+                : Refuse(StatusCodes.Status401Unauthorized, "invalid-token", "The access token is not one this service issued.");
+        }
+
+        var principal = auth.Principal;
+        if (!principal.HasScope(ValidateScope))
+        {
+            return Refuse(StatusCodes.Status403Forbidden, "insufficient-scope", "The access token was not granted the Validate scope.");
+        }
+
+        var clientId = principal.GetClaim(Claims.ClientId) ?? principal.GetPresenters().FirstOrDefault() ?? "";
+        var member = principal.GetClaim(Claims.Subject) ?? "";
+        var tokenId = principal.GetTokenId() ?? "";
+
+        var (request, refusal) = await ReadRequestAsync(http.Request, clientId, clients);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+
+        var plan = faults.Take(clientId, member);
+        switch (plan.Post)
+        {
+            case PostFault.Error500:
+            case PostFault.Error503:
+                var status = plan.Post == PostFault.Error500 ? 500 : 503;
+                return Results.Json(new { accepted = false, message = "Simulated server error.", error = "server-error" }, statusCode: status);
+            case PostFault.Hang:
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(plan.HangSeconds), clock, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Results.Empty;
+                }
+
+                return Results.StatusCode(StatusCodes.Status504GatewayTimeout);
+        }
+
+        var now = clock.GetUtcNow();
+        var challenge = new Challenge
+        {
+            VivoId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            Id = request!.Id,
+            ClientId = clientId,
+            Member = member,
+            Message = request.Message,
+            Callback = request.Callback,
+            TokenId = tokenId,
+            CreatedAt = now,
+            Deadline = now.AddSeconds(request.Timeout),
+            Faults = plan,
+        };
+        if (!store.TryAdd(challenge))
+        {
+            return Refuse(StatusCodes.Status409Conflict, "duplicate-id", "This id was already used by this client; ids are unique per request.");
+        }
+
+        if (plan.Callback == CallbackFault.BeforeResponse
+            && await actions.EndAsync(challenge, plan.BeforeResponseDeclines ? MemberAction.Decline : MemberAction.Tap, cancellationToken))
+        {
+            await dispatcher.DispatchAsync(challenge, cancellationToken);
+        }
+
+        return Results.Json(new { accepted = true, vivo_id = challenge.VivoId });
+    }
+
+    private sealed record ChallengeRequest(string Message, string Id, int Timeout, string Callback);
+
+    private static async Task<(ChallengeRequest?, IResult?)> ReadRequestAsync(HttpRequest request, string clientId, ClientRegistry clients)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return (null, Refuse(400, "invalid-request", $"The body may not exceed {MaxBodyBytes} bytes."));
+        }
+
+        JsonDocument document;
+        try
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+            if (buffer.Length > MaxBodyBytes)
+            {
+                return (null, Refuse(400, "invalid-request", $"The body may not exceed {MaxBodyBytes} bytes."));
+            }
+
+            document = JsonDocument.Parse(buffer.ToArray());
+        }
+        catch (JsonException)
+        {
+            return (null, Refuse(400, "invalid-request", "The body must be a JSON dictionary."));
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (null, Refuse(400, "invalid-request", "The body must be a JSON dictionary."));
+            }
+
+            var message = StringField(root, "message");
+            if (string.IsNullOrWhiteSpace(message) || CharacterCount(message) > MaxMessageLength)
+            {
+                return (null, Refuse(400, "invalid-message", $"message must be a non-empty string of at most {MaxMessageLength} characters."));
+            }
+
+            var id = StringField(root, "id");
+            if (string.IsNullOrEmpty(id) || CharacterCount(id) > MaxIdLength)
+            {
+                return (null, Refuse(400, "invalid-id", $"id must be a non-empty string of at most {MaxIdLength} characters."));
+            }
+
+            var timeout = DefaultTimeout;
+            if (root.TryGetProperty("timeout", out var timeoutElement) && timeoutElement.ValueKind != JsonValueKind.Null)
+            {
+                if (timeoutElement.ValueKind != JsonValueKind.Number || !timeoutElement.TryGetInt32(out timeout)
+                    || timeout < MinTimeout || timeout > MaxTimeout)
+                {
+                    return (null, Refuse(400, "invalid-timeout", $"timeout must be a whole number of seconds from {MinTimeout} to {MaxTimeout}."));
+                }
+            }
+
+            var callback = StringField(root, "callback");
+            if (string.IsNullOrEmpty(callback) || !clients.IsRegisteredCallback(clientId, callback))
+            {
+                return (null, Refuse(400, "invalid-callback", "callback must be one of the callback URLs registered for this client."));
+            }
+
+            return (new ChallengeRequest(message, id, timeout, callback), null);
+        }
+    }
+
+    /// <summary>The reference counts characters; a character is a Unicode scalar value, not a UTF-16 unit.</summary>
+    private static int CharacterCount(string value) => value.EnumerateRunes().Count();
+
+    private static string? StringField(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string prefix = "Bearer ";
+        return header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && header.Length > prefix.Length
+            ? header[prefix.Length..].Trim()
+            : null;
+    }
+
+    private static async Task<bool> IsKnownButExpiredAsync(IOpenIddictTokenManager tokens, string bearer, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var token = await tokens.FindByReferenceIdAsync(bearer, cancellationToken);
+        return token is not null
+            && await tokens.IsAccessTokenAsync(token, cancellationToken)
+            && await tokens.IsExpiredAsync(token, now, cancellationToken);
+    }
+
+    private static IResult Refuse(int statusCode, string error, string message) =>
+        Results.Json(new { accepted = false, message, error }, statusCode: statusCode);
+}
