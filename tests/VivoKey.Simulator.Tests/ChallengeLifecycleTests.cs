@@ -23,7 +23,7 @@ public sealed partial class ChallengeLifecycleTests(SimulatorFixture sim) : ICla
         Assert.True(callback.Body["success"]!.GetValue<bool>());
         Assert.Equal(challenge["id"]!.GetValue<string>(), callback.Body["id"]!.GetValue<string>());
         Assert.Equal("success", (await sim.ChallengeAsync(vivoId))["status"]!.GetValue<string>());
-        var logged = Assert.Single((await sim.Http.GetFromJsonAsync<JsonArray>($"/simulator/callbacks?vivo_id={vivoId}"))!);
+        var logged = Assert.Single((await sim.Http.GetFromJsonAsync<JsonArray>($"/simulator/callbacks?vivo_id={vivoId}&min=1&wait_seconds=10"))!);
         Assert.Equal(200, logged!["status_code"]!.GetValue<int>());
     }
 
@@ -95,7 +95,7 @@ public sealed partial class ChallengeLifecycleTests(SimulatorFixture sim) : ICla
         tap.EnsureSuccessStatusCode();
 
         Assert.Single(await sim.Receiver.WaitForAsync(vivoId));
-        var logged = Assert.Single((await sim.Http.GetFromJsonAsync<JsonArray>($"/simulator/callbacks?vivo_id={vivoId}"))!);
+        var logged = Assert.Single((await sim.Http.GetFromJsonAsync<JsonArray>($"/simulator/callbacks?vivo_id={vivoId}&min=1&wait_seconds=10"))!);
         Assert.Equal(500, logged!["status_code"]!.GetValue<int>());
     }
 

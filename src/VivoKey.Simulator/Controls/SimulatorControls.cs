@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using OpenIddict.Abstractions;
 using VivoKey.Simulator.Identity;
 using VivoKey.Simulator.Infrastructure;
@@ -35,8 +36,19 @@ public static class SimulatorControls
         group.MapPost("/challenges/{vivoId}/decline", (string vivoId, MemberActions actions, HttpContext http) =>
             ActAsync(vivoId, MemberAction.Decline, actions, http));
 
-        group.MapGet("/callbacks", ([Microsoft.AspNetCore.Mvc.FromQuery(Name = "vivo_id")] string? vivoId, string? id, CallbackDispatcher dispatcher) =>
-            dispatcher.Log.Where(r => (vivoId is null || r.VivoId == vivoId) && (id is null || r.Id == id)));
+        // With min and wait_seconds, waits (up to 30 s) until that many records match: tests wait on a condition, not a sleep.
+        group.MapGet("/callbacks", async (
+            [FromQuery(Name = "vivo_id")] string? vivoId,
+            string? id,
+            int? min,
+            [FromQuery(Name = "wait_seconds")] double? waitSeconds,
+            CallbackDispatcher dispatcher,
+            CancellationToken ct) =>
+        {
+            bool Match(CallbackRecord r) => (vivoId is null || r.VivoId == vivoId) && (id is null || r.Id == id);
+            var wait = TimeSpan.FromSeconds(Math.Clamp(waitSeconds ?? 0, 0, 30));
+            return await dispatcher.WaitForAsync(Match, min ?? 0, wait, ct);
+        });
 
         group.MapGet("/members", (MemberDirectory members) => members.All);
         group.MapPost("/members", (NewMember body, MemberDirectory members) =>

@@ -27,7 +27,34 @@ public sealed class CallbackDispatcher(IHttpClientFactory httpClients, TimeProvi
     private readonly ConcurrentQueue<CallbackRecord> _log = new();
     private readonly ConcurrentDictionary<string, (Challenge Challenge, DateTimeOffset Due)> _late = new(StringComparer.Ordinal);
 
+    private TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public IEnumerable<CallbackRecord> Log => _log;
+
+    /// <summary>Waits until the log holds at least <paramref name="count"/> records that match, or the wait is over.</summary>
+    public async Task<IReadOnlyList<CallbackRecord>> WaitForAsync(Func<CallbackRecord, bool> match, int count, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait);
+        while (true)
+        {
+            var logged = Volatile.Read(ref _logged).Task;
+            var records = _log.Where(match).ToList();
+            if (records.Count >= count)
+            {
+                return records;
+            }
+
+            try
+            {
+                await logged.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return _log.Where(match).ToList();
+            }
+        }
+    }
 
     public IEnumerable<(Challenge Challenge, DateTimeOffset Due)> Scheduled => _late.Values;
 
@@ -106,7 +133,10 @@ public sealed class CallbackDispatcher(IHttpClientFactory httpClients, TimeProvi
         }
     }
 
-    private void Record(Challenge challenge, bool sent, int? statusCode, string? error, string? fault) =>
+    private void Record(Challenge challenge, bool sent, int? statusCode, string? error, string? fault)
+    {
         _log.Enqueue(new CallbackRecord(
             challenge.VivoId, challenge.Id, challenge.Callback, BodyFor(challenge), clock.GetUtcNow(), sent, statusCode, error, fault));
+        Interlocked.Exchange(ref _logged, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
 }
