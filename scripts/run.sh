@@ -15,6 +15,7 @@ stop() {
   echo "Stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  exit 0
 }
 trap stop INT TERM EXIT
 
@@ -33,7 +34,7 @@ dotnet build Exchange.sln -c Release -nologo -v quiet
 
 # The simulator, with AutoTap on so scripted logins (login_hint) complete at once.
 Urls="$SIMULATOR_URL" Simulator__PublicUrl="$SIMULATOR_URL" Simulator__AutoTap=true \
-  dotnet run --project src/VivoKey.Simulator -c Release --no-build >.data/logs/simulator.log 2>&1 &
+  dotnet src/VivoKey.Simulator/bin/Release/net10.0/VivoKey.Simulator.dll --contentRoot src/VivoKey.Simulator >.data/logs/simulator.log 2>&1 &
 pids+=($!)
 wait_for "$SIMULATOR_URL/health" "The VivoKey simulator" .data/logs/simulator.log
 
