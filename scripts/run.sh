@@ -1,54 +1,181 @@
 #!/usr/bin/env bash
 # `make run`: starts the system on its default local addresses, prints where to look, and stops
-# everything it started on Ctrl-C. Addresses can be changed through the environment below.
+# everything it started on Ctrl-C (or TERM): PostgreSQL (a cluster of our own under .data/pg),
+# anvil, the VivoKey simulator and the exchange. Addresses can be changed through the environment
+# below; SKIP_BUILD=1 starts what is already built, SKIP_EXCHANGE=1 all but the exchange (to run
+# it from an IDE instead, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prerequisites.sh
+. scripts/lib.sh
 
+PG_PORT=${PG_PORT:-5433}
+PG_DATA=${PG_DATA:-.data/pg}
+ANVIL_PORT=${ANVIL_PORT:-8545}
 SIMULATOR_URL=${SIMULATOR_URL:-http://127.0.0.1:5090}
-mkdir -p .data/logs
+EXCHANGE_URL=${EXCHANGE_URL:-http://127.0.0.1:5080}
+CHAIN_ID=31337
+ANVIL_URL=http://127.0.0.1:$ANVIL_PORT
+PG_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=exchange;Username=postgres"
+with_exchange=false
+[ -f src/Exchange.Api/Exchange.Api.csproj ] && [ "${SKIP_EXCHANGE:-}" != 1 ] && with_exchange=true
 
-pids=()
+mkdir -p .data/logs
+logs=$PWD/.data/logs
+pg_data=$(realpath -m "$PG_DATA")
+
+fail() { echo "$*" >&2; exit 1; }
+
+pg_bin=$(find_pg_bin) || fail "PostgreSQL's initdb and pg_ctl are missing; run scripts/prerequisites.sh."
+pg_ctl() { as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" "$@"; }
+psql_bin=$pg_bin/psql
+[ -x "$psql_bin" ] || psql_bin=psql
+psql_admin() { "$psql_bin" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+# --- Fail early, before starting anything, when an address is taken ------------------------------
+
+port_of() { local hostport=${1#*://}; hostport=${hostport%%/*}; echo "${hostport##*:}"; }
+host_of() { local hostport=${1#*://}; hostport=${hostport%%/*}; echo "${hostport%:*}"; }
+
+require_free() { # host port what variable
+  if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then
+    echo "Cannot start $3: something already listens on $1:$2." >&2
+    command -v ss >/dev/null && ss -Hltnp "sport = :$2" >&2
+    fail "Stop it, or choose another address with $4=..."
+  fi
+}
+
+if pg_ctl status >/dev/null 2>&1; then
+  fail "The PostgreSQL cluster in $PG_DATA is already running (another make run?). Stop it with:
+  $( [ "$(id -u)" -eq 0 ] && echo "runuser -u $PG_OS_USER -- ")$pg_bin/pg_ctl -D $pg_data -m fast stop"
+fi
+require_free 127.0.0.1 "$PG_PORT" PostgreSQL PG_PORT
+require_free 127.0.0.1 "$ANVIL_PORT" anvil ANVIL_PORT
+require_free "$(host_of "$SIMULATOR_URL")" "$(port_of "$SIMULATOR_URL")" "the VivoKey simulator" SIMULATOR_URL
+if $with_exchange; then
+  require_free "$(host_of "$EXCHANGE_URL")" "$(port_of "$EXCHANGE_URL")" "the exchange" EXCHANGE_URL
+fi
+
+# --- Stop whatever we started, however we end -------------------------------------------------------
+
+pids=() names=() pg_started=false
 stop() {
   trap - INT TERM EXIT
   echo
   echo "Stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  exit 0
+  if $pg_started; then pg_ctl -m fast -w stop >/dev/null || true; fi
+  exit "$1"
 }
-trap stop INT TERM EXIT
+trap 'stop 0' INT TERM
+trap 'stop $?' EXIT
 
-wait_for() { # url name log
+wait_until() { # name log pid command...: tries the command for up to 60 s, while the process (if any) lives
+  local name=$1 log=$2 pid=$3
+  shift 3
   for _ in $(seq 1 120); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    "$@" >/dev/null 2>&1 && return 0
+    [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done
-  echo "$2 did not start; see $3" >&2
-  tail -n 30 "$3" >&2
+  echo "$name did not start; see $log" >&2
+  tail -n 30 "$log" >&2
   exit 1
 }
 
-echo "Building..."
-dotnet build Exchange.sln -c Release -nologo -v quiet
+if [ "${SKIP_BUILD:-}" != 1 ]; then
+  echo "Building..."
+  dotnet build Exchange.sln -c Release -nologo -v quiet
+fi
 
-# The simulator, with AutoTap on so scripted logins (login_hint) complete at once.
+# --- PostgreSQL ----------------------------------------------------------------------------------------
+
+# initdb and postgres refuse to run as root: as root, the cluster belongs to an unprivileged user.
+mkdir -p "$pg_data"
+touch "$logs/postgres.log"
+if [ "$(id -u)" -eq 0 ]; then
+  ensure_pg_os_user
+  [ "$(stat -c %U "$pg_data")" = "$PG_OS_USER" ] || chown -R "$PG_OS_USER:" "$pg_data"
+  chown "$PG_OS_USER:" "$logs/postgres.log"
+  runuser -u "$PG_OS_USER" -- test -w "$pg_data" -a -x "$pg_data" ||
+    fail "PostgreSQL runs as the user $PG_OS_USER, which cannot reach $pg_data (a parent directory is
+not open to other users, e.g. /root). Move the checkout, or set PG_DATA to a directory it can reach."
+fi
+chmod 700 "$pg_data"
+if [ ! -f "$pg_data/PG_VERSION" ]; then
+  echo "Creating the PostgreSQL cluster in $PG_DATA..."
+  as_pg_user "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 --locale=C >>"$logs/postgres.log" 2>&1 ||
+    fail "initdb failed; see .data/logs/postgres.log"
+  # Loopback TCP only (trust needs no password there); no Unix socket, whose default directory
+  # belongs to Debian's own postgres user. The port is given at each start, so PG_PORT can change.
+  cat >>"$pg_data/postgresql.conf" <<'CONF'
+# Added by scripts/run.sh: a local development cluster.
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 300
+CONF
+fi
+pg_ctl -l "$logs/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null ||
+  { tail -n 30 "$logs/postgres.log" >&2; fail "PostgreSQL did not start; see .data/logs/postgres.log"; }
+pg_started=true
+wait_until PostgreSQL .data/logs/postgres.log "" psql_admin -c "select 1"
+if [ -z "$(psql_admin -tA -c "select 1 from pg_database where datname = 'exchange'")" ]; then
+  psql_admin -c "create database exchange"
+fi
+
+# --- anvil, with interval mining (ARCHITECTURE.md: concurrent traffic needs it) -------------------
+
+"$(anvil_bin)" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id "$CHAIN_ID" --block-time 1 >.data/logs/anvil.log 2>&1 &
+pids+=($!) names+=(anvil)
+wait_until anvil .data/logs/anvil.log "$!" curl -fsS -H 'Content-Type: application/json' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$ANVIL_URL"
+
+# --- The simulator, with AutoTap on so scripted logins (login_hint) complete at once -------------
+
 Urls="$SIMULATOR_URL" Simulator__PublicUrl="$SIMULATOR_URL" Simulator__AutoTap=true \
-  dotnet src/VivoKey.Simulator/bin/Release/net10.0/VivoKey.Simulator.dll --contentRoot src/VivoKey.Simulator >.data/logs/simulator.log 2>&1 &
-pids+=($!)
-wait_for "$SIMULATOR_URL/health" "The VivoKey simulator" .data/logs/simulator.log
+  dotnet src/VivoKey.Simulator/bin/Release/net10.0/VivoKey.Simulator.dll --contentRoot "$PWD/src/VivoKey.Simulator" >.data/logs/simulator.log 2>&1 &
+pids+=($!) names+=("The VivoKey simulator")
+wait_until "The VivoKey simulator" .data/logs/simulator.log "$!" curl -fsS -o /dev/null "$SIMULATOR_URL/health"
 
-cat <<MSG
+# --- The exchange --------------------------------------------------------------------------------------
 
+if $with_exchange; then
+  ASPNETCORE_ENVIRONMENT=Development Urls="$EXCHANGE_URL" \
+    ConnectionStrings__Exchange="$PG_CONNECTION" \
+    Ethereum__RpcUrl="$ANVIL_URL" \
+    VivoKey__Authority="$SIMULATOR_URL/openid" \
+    dotnet src/Exchange.Api/bin/Release/net10.0/Exchange.Api.dll --contentRoot "$PWD/src/Exchange.Api" >.data/logs/exchange.log 2>&1 &
+  pids+=($!) names+=("The exchange")
+  wait_until "The exchange" .data/logs/exchange.log "$!" curl -fsS -o /dev/null "$EXCHANGE_URL/health/live"
+fi
+
+{
+  echo
+  if $with_exchange; then
+    echo "  exchange            $EXCHANGE_URL"
+    echo "    Hangfire          $EXCHANGE_URL/hangfire"
+  fi
+  cat <<MSG
   VivoKey simulator   $SIMULATOR_URL
     discovery         $SIMULATOR_URL/openid/.well-known/openid-configuration
     member's phone    $SIMULATOR_URL/phone?member=vk-demo-trader
     callbacks sent    $SIMULATOR_URL/simulator/callbacks
   demo client         exchange-dev / dev-only-exchange-secret (development only)
   demo members        vk-demo-trader (dana@example.test), vk-demo-receiver (rafael@example.test)
+  anvil               $ANVIL_URL (chain id $CHAIN_ID, a block every second)
+  PostgreSQL          $PG_CONNECTION (data in $PG_DATA)
   logs                .data/logs/
 
   Walk-through: README.md, "Try the simulator by hand". Ctrl-C stops everything.
 
 MSG
-wait
+}
+
+# Until Ctrl-C, or until one of them stops by itself: then say which, and stop the rest.
+status=0
+wait -n "${pids[@]}" || status=$?
+for i in "${!pids[@]}"; do
+  kill -0 "${pids[$i]}" 2>/dev/null || echo "${names[$i]} stopped (exit code $status); see .data/logs/" >&2
+done
+exit 1

@@ -1,4 +1,6 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/health/live", () => Results.Ok());
-app.Run();
+using Exchange.Api;
+
+ExchangeApp.Build(args).Run();
+
+/// <summary>The entry point; public so test hosts can name the assembly.</summary>
+public partial class Program;

@@ -1,0 +1,42 @@
+namespace Exchange.Api.Common;
+
+/// <summary>A command whose handler runs inside one database transaction (TransactionBehavior).</summary>
+public interface ITransactional;
+
+/// <summary>A command that honours the Idempotency-Key header: the same key from the same member returns the first result.</summary>
+public interface IIdempotent : ITransactional
+{
+    Guid MemberId { get; }
+    string? IdempotencyKey { get; }
+
+    /// <summary>Names the endpoint, so one key reused on another endpoint is refused rather than replayed.</summary>
+    string Operation { get; }
+}
+
+public sealed class NotFoundException(string message) : Exception(message);
+
+/// <summary>The request was understood but conflicts with the current state (HTTP 409).</summary>
+public sealed class ConflictException(string message, string? field = null) : Exception(message)
+{
+    public string? Field { get; } = field;
+}
+
+/// <summary>Work to do only once the unit of work has committed: enqueueing jobs, for one.</summary>
+public sealed class AfterCommit
+{
+    private readonly List<Action> _actions = [];
+
+    public void Add(Action action) => _actions.Add(action);
+
+    public void Run()
+    {
+        var actions = _actions.ToList();
+        _actions.Clear();
+        foreach (var action in actions)
+        {
+            action();
+        }
+    }
+
+    public void Discard() => _actions.Clear();
+}

@@ -1,0 +1,227 @@
+using System.Text.Json.Serialization;
+using Exchange.Api.Common;
+using Exchange.Api.Common.Behaviors;
+using Exchange.Api.Common.Http;
+using Exchange.Api.Features.Account;
+using Exchange.Api.Features.Balances;
+using Exchange.Api.Features.Challenges;
+using Exchange.Api.Features.Transfers;
+using Exchange.Api.Features.Withdrawals;
+using Exchange.Api.Infrastructure.Chain;
+using Exchange.Api.Infrastructure.Jobs;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.VivoKey;
+using Exchange.Domain.Audit;
+using FluentValidation;
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Api;
+
+public sealed class ExchangeOptions
+{
+    /// <summary>Apply pending EF Core migrations at start-up (the tests and `make run` rely on it).</summary>
+    public bool MigrateOnStartup { get; set; } = true;
+
+    /// <summary>Run a Hangfire server in this process. Off for API-only instances.</summary>
+    public bool RunJobs { get; set; } = true;
+
+    /// <summary>Serve the API and pages. Off for worker-only instances.</summary>
+    public bool ServeApi { get; set; } = true;
+
+    public int WorkerCount { get; set; } = Math.Max(4, Environment.ProcessorCount * 4);
+}
+
+/// <summary>Builds the exchange's host; Program runs it, and tests start it on ports of their own.</summary>
+public static class ExchangeApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var configuration = builder.Configuration;
+        var services = builder.Services;
+        var exchange = configuration.GetSection("Exchange").Get<ExchangeOptions>() ?? new ExchangeOptions();
+        var connectionString = configuration.GetConnectionString("Exchange")
+            ?? throw new InvalidOperationException("ConnectionStrings:Exchange is not configured.");
+
+        services.AddSingleton(Options.Create(exchange));
+        services.Configure<VivoKeyOptions>(configuration.GetSection(VivoKeyOptions.Section));
+        services.Configure<EthereumOptions>(configuration.GetSection(EthereumOptions.SectionName));
+        services.Configure<ReconcilerOptions>(configuration.GetSection(ReconcilerOptions.Section));
+        services.Configure<RoleOptions>(configuration.GetSection(RoleOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddDbContext<ExchangeDbContext>(db => db
+            .UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(ExchangeDbContext.MigrationsAssembly))
+            .UseSnakeCaseNamingConvention());
+
+        // Data Protection keys in PostgreSQL, so every instance can read the tokens and cookies of the others.
+        services.AddDataProtection().SetApplicationName("Exchange").PersistKeysToDbContext<ExchangeDbContext>();
+
+        services.AddMediator(options =>
+        {
+            options.ServiceLifetime = ServiceLifetime.Scoped;
+            options.PipelineBehaviors =
+            [
+                typeof(LoggingBehavior<,>),
+                typeof(ValidationBehavior<,>),
+                typeof(TransactionBehavior<,>),
+            ];
+        });
+        services.AddValidatorsFromAssemblyContaining<ExchangeOptions>(ServiceLifetime.Singleton);
+        services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never);
+
+        services.AddHttpClient(VivoKeyHttp.ClientName);
+        services.AddSingleton<VivoKeyDiscovery>();
+        services.AddSingleton<ChallengeKeys>();
+        services.AddSingleton<ValidationApiClient>();
+        services.AddScoped<MemberTokens>();
+        services.AddScoped<AfterCommit>();
+        services.AddScoped<LedgerPostings>();
+        services.AddScoped<ChallengeIssuer>();
+        services.AddScoped<RequestOutcomes>();
+        services.AddScoped<JobScheduler>();
+        services.AddScoped<SendChallengeJob>();
+        services.AddScoped<WithdrawalJob>();
+        services.AddScoped<Reconciler>();
+        services.AddSingleton<HotWallet>();
+        services.AddSingleton<EthereumChain>();
+
+        AddAuthentication(services, configuration);
+        AddHangfire(services, connectionString, exchange);
+        services.AddHealthChecks();
+
+        var app = builder.Build();
+        if (exchange.MigrateOnStartup)
+        {
+            Migrations.Apply(app.Services);
+        }
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.Use(async (http, next) =>
+        {
+            // Whoever is signed in is the actor of the audit events this request writes.
+            if (http.User.Identity?.IsAuthenticated == true && http.User.FindFirst(ExchangeClaims.Subject)?.Value is { } subject)
+            {
+                http.RequestServices.GetRequiredService<ExchangeDbContext>().Actor = Actors.Member(subject);
+            }
+
+            await next(http);
+        });
+
+        Health.Map(app);
+        if (exchange.ServeApi)
+        {
+            MapApi(app);
+        }
+
+        if (exchange.RunJobs)
+        {
+            app.Services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<Reconciler>(
+                Reconciler.RecurringJobId, r => r.RunAsync(CancellationToken.None),
+                app.Services.GetRequiredService<IOptions<ReconcilerOptions>>().Value.Cron);
+        }
+
+        return app;
+    }
+
+    private static void MapApi(WebApplication app)
+    {
+        SignIn.Map(app);
+        GetBalances.Map(app);
+        RequestWithdrawal.Map(app);
+        GetWithdrawal.Map(app);
+        ListWithdrawals.Map(app);
+        CancelWithdrawal.Map(app);
+        RequestTransfer.Map(app);
+        GetTransfer.Map(app);
+        ApplyVivoKeyCallback.Map(app);
+        if (app.Environment.IsDevelopment())
+        {
+            CreditDevFunds.Map(app);
+        }
+
+        app.MapHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            Authorization = [new OperatorDashboardFilter()],
+            DashboardTitle = "Exchange jobs",
+            DisplayStorageConnectionString = false,
+        });
+    }
+
+    private static void AddAuthentication(IServiceCollection services, IConfiguration configuration)
+    {
+        var vivoKey = configuration.GetSection(VivoKeyOptions.Section).Get<VivoKeyOptions>() ?? new VivoKeyOptions();
+        services
+            .AddAuthentication(options =>
+            {
+                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+                options.DefaultChallengeScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+            })
+            .AddCookie(cookie =>
+            {
+                cookie.Cookie.Name = "exchange.session";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Lax;
+                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                cookie.SlidingExpiration = true;
+                cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
+                cookie.LoginPath = "/login";
+                // The API answers 401/403; pages are sent to sign in.
+                cookie.Events.OnRedirectToLogin = context => Deny(context, StatusCodes.Status401Unauthorized);
+                cookie.Events.OnRedirectToAccessDenied = context => Deny(context, StatusCodes.Status403Forbidden);
+            })
+            .AddOpenIdConnect(oidc => SignIn.Configure(oidc, vivoKey));
+        services.AddAuthorization();
+    }
+
+    private static Task Deny(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/hangfire"))
+        {
+            context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+
+    private static void AddHangfire(IServiceCollection services, string connectionString, ExchangeOptions exchange)
+    {
+        services.AddHangfire(hangfire => hangfire
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(storage => storage.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
+            {
+                SchemaName = "hangfire",
+                PrepareSchemaIfNecessary = true,
+                // A person is watching their phone: pick up a tapped withdrawal at once, not after the default 15 s poll.
+                QueuePollInterval = TimeSpan.FromMilliseconds(250),
+                EnableLongPolling = true,
+                DistributedLockTimeout = TimeSpan.FromMinutes(1),
+            }));
+        if (exchange.RunJobs)
+        {
+            services.AddHangfireServer(server =>
+            {
+                server.WorkerCount = exchange.WorkerCount;
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+            });
+        }
+    }
+}

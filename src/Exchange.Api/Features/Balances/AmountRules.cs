@@ -1,0 +1,32 @@
+using System.Numerics;
+using Exchange.Domain.Common;
+
+namespace Exchange.Api.Features.Balances;
+
+/// <summary>The checks every money endpoint makes of an amount, with the message the trader reads.</summary>
+public static class AmountRules
+{
+    /// <summary>Null when the amount is a positive decimal with no more decimals than the asset has.</summary>
+    public static string? Check(string? assetCode, string? amount)
+    {
+        var asset = Asset.Find(assetCode);
+        if (asset is null)
+        {
+            // The asset's own rule names the problem; an amount cannot be judged without it.
+            return null;
+        }
+
+        if (!Amounts.TryParse(amount, asset, out var value, out var error))
+        {
+            return $"The amount {error}.";
+        }
+
+        if (value <= BigInteger.Zero)
+        {
+            return "The amount must be greater than zero.";
+        }
+
+        // Far beyond any real balance; the bound keeps the challenge message within VivoKey's 60 characters.
+        return Amounts.Format(value, asset).Length > 30 ? "The amount is too large." : null;
+    }
+}

@@ -1,0 +1,52 @@
+using Exchange.Api.Common;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Common;
+using FluentValidation;
+using Mediator;
+
+namespace Exchange.Api.Features.Balances;
+
+/// <summary>Development only: credits the caller, for demos and tests. Not mapped outside Development.</summary>
+public static class CreditDevFunds
+{
+    public sealed record Body(string? Asset, string? Amount);
+
+    public sealed record Command(Guid MemberId, string? Asset, string? Amount, string? IdempotencyKey) : ICommand<Response>, IIdempotent
+    {
+        public string Operation => "dev.credit";
+    }
+
+    public sealed record Response(string Asset, string Credited);
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.Asset).Must(a => Asset.Find(a) is not null).WithMessage(c => $"'{c.Asset}' is not an asset this exchange holds.");
+            RuleFor(c => c.Amount).Custom((amount, context) =>
+            {
+                if (AmountRules.Check(context.InstanceToValidate.Asset, amount) is { } error)
+                {
+                    context.AddFailure(nameof(Command.Amount), error);
+                }
+            });
+        }
+    }
+
+    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, TimeProvider clock) : ICommandHandler<Command, Response>
+    {
+        public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var asset = Asset.Find(command.Asset)!;
+            var amount = Amounts.Parse(command.Amount!, asset);
+            await ledger.CreditAsync(command.MemberId, asset, amount, cancellationToken);
+            db.Audit("balance.dev_credit", $"member:{command.MemberId}", new { asset = asset.Code, amount = Amounts.Format(amount, asset) }, clock.GetUtcNow());
+            return new Response(asset.Code, Amounts.Format(amount, asset));
+        }
+    }
+
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.MapPost("/api/dev/credit", async (Body body, HttpContext http, IMediator mediator) =>
+            Results.Ok(await mediator.Send(new Command(http.User.MemberId(), body.Asset, body.Amount, http.Request.Headers["Idempotency-Key"].FirstOrDefault()))))
+            .RequireAuthorization();
+}

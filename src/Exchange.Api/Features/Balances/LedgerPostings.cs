@@ -1,0 +1,72 @@
+using System.Numerics;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Common;
+using Exchange.Domain.Ledger;
+using Exchange.Domain.Transfers;
+using Exchange.Domain.Withdrawals;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Api.Features.Balances;
+
+/// <summary>
+/// Moves money between a member's available and held balances, always under a row lock
+/// (SELECT … FOR UPDATE) inside the caller's transaction, and writes the journal beside it.
+/// </summary>
+public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
+{
+    public async Task CreditAsync(Guid memberId, Asset asset, BigInteger amount, CancellationToken cancellationToken)
+    {
+        // Create the row if needed, without a check-then-insert race.
+        await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO balances (member_id, asset, available, held) VALUES ({memberId}, {asset.Code}, 0, 0) ON CONFLICT DO NOTHING",
+            cancellationToken);
+        var balance = await LockAsync(memberId, asset.Code, cancellationToken)
+            ?? throw new InvalidOperationException("The balance row was just created.");
+        db.JournalEntries.Add(balance.Credit(amount, null, clock.GetUtcNow()));
+    }
+
+    public async Task HoldAsync(ApprovalRequest request, CancellationToken cancellationToken)
+    {
+        var balance = await LockAsync(request.MemberId, request.Asset, cancellationToken)
+            ?? throw new InsufficientFundsException(request.Asset);
+        db.JournalEntries.Add(balance.Hold(request.Amount, request.Id, clock.GetUtcNow()));
+    }
+
+    public async Task ReleaseAsync(ApprovalRequest request, CancellationToken cancellationToken)
+    {
+        var balance = await LockAsync(request.MemberId, request.Asset, cancellationToken)
+            ?? throw new InvalidOperationException($"{request.AuditSubject} holds funds of a member with no balance.");
+        db.JournalEntries.Add(balance.Release(request.Amount, request.Id, clock.GetUtcNow()));
+    }
+
+    /// <summary>The withdrawal was mined: its held funds have left the exchange.</summary>
+    public async Task SettleWithdrawalAsync(Withdrawal withdrawal, CancellationToken cancellationToken)
+    {
+        var balance = await LockAsync(withdrawal.MemberId, withdrawal.Asset, cancellationToken)
+            ?? throw new InvalidOperationException($"{withdrawal.AuditSubject} holds funds of a member with no balance.");
+        db.JournalEntries.Add(balance.SettleOut(withdrawal.Amount, withdrawal.Id, JournalKind.WithdrawalOut, clock.GetUtcNow()));
+    }
+
+    /// <summary>Held of the sender → available of the receiver, in the caller's transaction.</summary>
+    public async Task SettleTransferAsync(Transfer transfer, CancellationToken cancellationToken)
+    {
+        await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO balances (member_id, asset, available, held) VALUES ({transfer.ToMemberId}, {transfer.Asset}, 0, 0) ON CONFLICT DO NOTHING",
+            cancellationToken);
+
+        // Lock both rows in one fixed order so two opposite transfers cannot deadlock.
+        var first = transfer.MemberId.CompareTo(transfer.ToMemberId) < 0 ? transfer.MemberId : transfer.ToMemberId;
+        var second = first == transfer.MemberId ? transfer.ToMemberId : transfer.MemberId;
+        var a = await LockAsync(first, transfer.Asset, cancellationToken);
+        var b = await LockAsync(second, transfer.Asset, cancellationToken);
+        var sender = first == transfer.MemberId ? a! : b!;
+        var receiver = first == transfer.MemberId ? b! : a!;
+        var now = clock.GetUtcNow();
+        db.JournalEntries.Add(sender.SettleOut(transfer.Amount, transfer.Id, JournalKind.TransferOut, now));
+        db.JournalEntries.Add(receiver.ReceiveTransfer(transfer.Amount, transfer.Id, now));
+    }
+
+    private Task<Balance?> LockAsync(Guid memberId, string asset, CancellationToken cancellationToken) =>
+        db.Balances.FromSql($"SELECT *, xmin FROM balances WHERE member_id = {memberId} AND asset = {asset} FOR UPDATE")
+            .SingleOrDefaultAsync(cancellationToken);
+}

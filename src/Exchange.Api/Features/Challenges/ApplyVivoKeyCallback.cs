@@ -1,0 +1,201 @@
+using System.Text.Json;
+using Exchange.Api.Common;
+using Exchange.Api.Features.Balances;
+using Exchange.Api.Infrastructure.Jobs;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.VivoKey;
+using Exchange.Domain.Audit;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
+using Exchange.Domain.Transfers;
+using Exchange.Domain.Withdrawals;
+using Mediator;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Api.Features.Challenges;
+
+/// <summary>
+/// VivoKey's callback: the member tapped, declined, or let the challenge time out. It carries no
+/// signature, so the id's MAC and the stored hash decide whether it is ours, and it may come before
+/// the POST's answer, twice, late or never: it is applied once, and every repeat changes nothing.
+/// </summary>
+public static class ApplyVivoKeyCallback
+{
+    public sealed record Command(bool Success, string Id, string? VivoId, string? Error, string? Message) : ICommand<Outcome>;
+
+    public enum Outcome
+    {
+        Applied,
+        /// <summary>The challenge had already ended: a repeat or a late callback, recorded and ignored.</summary>
+        AlreadyEnded,
+        UnknownId,
+        VivoIdMismatch,
+    }
+
+    public sealed class Handler(
+        ExchangeDbContext db,
+        ChallengeKeys keys,
+        RequestOutcomes outcomes,
+        LedgerPostings ledger,
+        MemberTokens tokens,
+        JobScheduler jobs,
+        TimeProvider clock) : ICommandHandler<Command, Outcome>
+    {
+        public async ValueTask<Outcome> Handle(Command command, CancellationToken cancellationToken)
+        {
+            db.Actor = Actors.VivoKey;
+            if (!keys.IsAuthentic(command.Id))
+            {
+                // Not an id we issued: refused before any lookup of challenges.
+                await AuditAloneAsync("callback.unknown_id", "vivokey:callback", command, cancellationToken);
+                return Outcome.UnknownId;
+            }
+
+            var idHash = ChallengeIds.Hash(command.Id);
+            // A second callback, a cancel or the reconciler racing this one: the loser reads again and finds it ended.
+            var (outcome, afterCommit) = await db.InTransactionAsync(() => ApplyAsync(command, idHash, cancellationToken), cancellationToken);
+            afterCommit?.Invoke();
+            return outcome;
+        }
+
+        private async Task<(Outcome, Action?)> ApplyAsync(Command command, byte[] idHash, CancellationToken cancellationToken)
+        {
+            var now = clock.GetUtcNow();
+            var challenge = await db.Challenges.SingleOrDefaultAsync(c => c.IdHash == idHash, cancellationToken);
+            if (challenge is null)
+            {
+                db.Audit("callback.unknown_id", "vivokey:callback", Received(command), now);
+                return (Outcome.UnknownId, null);
+            }
+
+            var subject = $"{challenge.RequestKind}:{challenge.RequestId}";
+            if (challenge.VivoId is not null && command.VivoId != challenge.VivoId)
+            {
+                db.Audit("callback.vivo_id_mismatch", subject, new { expected = challenge.VivoId, received = Received(command) }, now);
+                return (Outcome.VivoIdMismatch, null);
+            }
+
+            if (challenge.IsEnded)
+            {
+                db.Audit("callback.ignored", subject, new { challengeOutcome = challenge.Outcome, received = Received(command) }, now);
+                return (Outcome.AlreadyEnded, null);
+            }
+
+            var request = await outcomes.FindAsync(challenge, cancellationToken)
+                ?? throw new InvalidOperationException($"Challenge {challenge.Id} has no request.");
+            var status = Challenge.StatusFor(command.Success, command.Error);
+            if (status != RequestStatus.Approved)
+            {
+                await outcomes.EndAsync(request, challenge, status, command.Message ?? command.Error, cancellationToken);
+                challenge.RecordAccepted(command.VivoId);
+                if (status == RequestStatus.TokenExpired)
+                {
+                    await tokens.MarkUnusableAsync(request.MemberId, cancellationToken);
+                }
+
+                return (Outcome.Applied, null);
+            }
+
+            request.Approve(now);
+            challenge.End("success", now, command.VivoId);
+            switch (request)
+            {
+                case Transfer transfer:
+                    // A transfer settles inside the ledger at once, in this same transaction.
+                    await ledger.SettleTransferAsync(transfer, cancellationToken);
+                    transfer.MarkSettled(now);
+                    return (Outcome.Applied, null);
+                case Withdrawal withdrawal:
+                    return (Outcome.Applied, () => jobs.SignAndBroadcast(withdrawal.Id));
+                default:
+                    throw new InvalidOperationException($"Unknown request type {request.GetType().Name}.");
+            }
+        }
+
+        private async Task AuditAloneAsync(string action, string subject, Command command, CancellationToken cancellationToken)
+        {
+            db.Audit(action, subject, Received(command), clock.GetUtcNow());
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        // The id is a bearer secret until its challenge ends: audit only a prefix of it.
+        private static object Received(Command c) => new
+        {
+            success = c.Success,
+            idPrefix = c.Id.Length > 8 ? c.Id[..8] : c.Id,
+            vivoId = c.VivoId,
+            error = c.Error,
+        };
+    }
+
+    private const int MaxBodyBytes = 8 * 1024;
+
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.MapPost("/vivokey/callback", async (HttpContext http, IMediator mediator, ExchangeDbContext db, TimeProvider clock) =>
+        {
+            var command = await ReadAsync(http.Request);
+            if (command is null)
+            {
+                db.Actor = Actors.VivoKey;
+                db.Audit("callback.malformed", "vivokey:callback", new { contentLength = http.Request.ContentLength }, clock.GetUtcNow());
+                await db.SaveChangesAsync(http.RequestAborted);
+                return Results.Problem(statusCode: 400, title: "The callback body is not the documented shape: { success, message?, error?, vivo_id, id }.");
+            }
+
+            return await mediator.Send(command, http.RequestAborted) switch
+            {
+                Outcome.Applied => Results.Ok(new { applied = true }),
+                Outcome.AlreadyEnded => Results.Ok(new { applied = false, reason = "The challenge had already ended; nothing changed." }),
+                Outcome.UnknownId => Results.Problem(statusCode: 404, title: "No challenge has that id."),
+                _ => Results.Problem(statusCode: 409, title: "vivo_id does not match the one VivoKey gave for this challenge."),
+            };
+        }).AllowAnonymous();
+
+    /// <summary>Strict parse: a JSON object with a boolean success and a string id; the rest optional strings.</summary>
+    private static async Task<Command?> ReadAsync(HttpRequest request)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+
+        var buffer = new byte[MaxBodyBytes + 1];
+        var length = 0;
+        int read;
+        while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), request.HttpContext.RequestAborted)) > 0)
+        {
+            length += read;
+            if (length > MaxBodyBytes)
+            {
+                return null;
+            }
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("success", out var success) || success.ValueKind is not (JsonValueKind.True or JsonValueKind.False)
+                || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(id.GetString()) || id.GetString()!.Length > 256)
+            {
+                return null;
+            }
+
+            string? Optional(string name) => root.TryGetProperty(name, out var value) ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Null => null,
+                _ => throw new JsonException($"{name} must be a string."),
+            } : null;
+
+            var vivoId = root.TryGetProperty("vivo_id", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetRawText() : Optional("vivo_id");
+            var command = new Command(success.GetBoolean(), id.GetString()!, vivoId, Optional("error"), Optional("message"));
+            return command.Success || command.Error is not null ? command : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

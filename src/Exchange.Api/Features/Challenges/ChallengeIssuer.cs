@@ -1,0 +1,36 @@
+using Exchange.Api.Common;
+using Exchange.Api.Infrastructure.Jobs;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.VivoKey;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Api.Features.Challenges;
+
+/// <summary>
+/// Creates the validation challenge of a new request, in the request's transaction. The challenge
+/// row (state sending, next_send_at due) is the durable intent to send it; the job is enqueued once
+/// the transaction commits, and the reconciler re-enqueues any whose enqueue was lost to a crash.
+/// </summary>
+public sealed class ChallengeIssuer(
+    ExchangeDbContext db,
+    ChallengeKeys keys,
+    AfterCommit afterCommit,
+    JobScheduler jobs,
+    TimeProvider clock,
+    IOptions<VivoKeyOptions> options)
+{
+    public Challenge Issue(ApprovalRequest request, string message)
+    {
+        var id = keys.NewId();
+        var now = clock.GetUtcNow();
+        var challenge = new Challenge(
+            Guid.CreateVersion7(), request, ChallengeIds.Hash(id), keys.Seal(id), message, now,
+            now.AddSeconds(options.Value.ChallengeTimeoutSeconds));
+        db.Challenges.Add(challenge);
+        db.Audit("challenge.issued", request.AuditSubject, new { challengeId = challenge.Id, message, deadline = challenge.Deadline }, now);
+        afterCommit.Add(() => jobs.SendChallenge(challenge.Id));
+        return challenge;
+    }
+}

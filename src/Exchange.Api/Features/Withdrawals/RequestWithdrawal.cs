@@ -1,0 +1,86 @@
+using Exchange.Api.Common;
+using Exchange.Api.Features.Balances;
+using Exchange.Api.Features.Challenges;
+using Exchange.Api.Infrastructure.Chain;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
+using Exchange.Domain.Withdrawals;
+using FluentValidation;
+using Mediator;
+
+namespace Exchange.Api.Features.Withdrawals;
+
+/// <summary>
+/// A trader asks to send ETH to an outside address. In one transaction: hold the funds, create the
+/// withdrawal (pending_approval) and its challenge, audit it. Nothing moves until the tap.
+/// </summary>
+public static class RequestWithdrawal
+{
+    public sealed record Body(string? Asset, string? Amount, string? Address);
+
+    public sealed record Command(Guid MemberId, string? Asset, string? Amount, string? Address, string? IdempotencyKey)
+        : ICommand<Response>, IIdempotent
+    {
+        public string Operation => "withdrawals.request";
+    }
+
+    public sealed record Response(Guid Id, string Status, string ChallengeMessage);
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator()
+        {
+            RuleFor(c => c.Asset).Must(a => Asset.Find(a) is not null)
+                .WithMessage(c => $"'{c.Asset}' is not an asset this exchange holds; use one of: {string.Join(", ", Asset.All.Select(a => a.Code))}.");
+            RuleFor(c => c.Amount).Custom((amount, context) =>
+            {
+                if (AmountRules.Check(context.InstanceToValidate.Asset, amount) is { } error)
+                {
+                    context.AddFailure(nameof(Command.Amount), error);
+                }
+            });
+            RuleFor(c => c.Address).Custom((address, context) =>
+            {
+                if (!EthereumAddress.IsValid(address ?? "", out _, out var error))
+                {
+                    context.AddFailure(nameof(Command.Address), $"The address {error}.");
+                }
+            });
+            RuleFor(c => c.IdempotencyKey).MaximumLength(200);
+        }
+    }
+
+    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, TimeProvider clock)
+        : ICommandHandler<Command, Response>
+    {
+        public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
+        {
+            var asset = Asset.Find(command.Asset)!;
+            var amount = Amounts.Parse(command.Amount!, asset);
+            EthereumAddress.IsValid(command.Address!, out var address, out _);
+
+            var withdrawal = new Withdrawal(Guid.CreateVersion7(), command.MemberId, asset, amount, address, clock.GetUtcNow());
+            db.Withdrawals.Add(withdrawal);
+            await ledger.HoldAsync(withdrawal, cancellationToken);
+            var message = ChallengeMessage.Build("Withdraw", Amounts.Format(amount, asset), asset.Code, EthereumAddress.Shorten(address));
+            challenges.Issue(withdrawal, message);
+            db.Audit("withdrawal.requested", withdrawal.AuditSubject, new
+            {
+                asset = asset.Code,
+                amount = Amounts.Format(amount, asset),
+                address,
+                status = withdrawal.Status.ToWire(),
+            }, withdrawal.CreatedAt);
+            return new Response(withdrawal.Id, withdrawal.Status.ToWire(), message);
+        }
+    }
+
+    public static void Map(IEndpointRouteBuilder app) =>
+        app.MapPost("/api/withdrawals", async (Body body, HttpContext http, IMediator mediator) =>
+        {
+            var response = await mediator.Send(new Command(
+                http.User.MemberId(), body.Asset, body.Amount, body.Address, http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
+            return Results.Accepted($"/api/withdrawals/{response.Id}", response);
+        }).RequireAuthorization();
+}

@@ -1,0 +1,183 @@
+using System.Numerics;
+using Microsoft.Extensions.Options;
+using Nethereum.Hex.HexConvertors.Extensions;
+using Nethereum.JsonRpc.Client;
+using Nethereum.RPC.Eth;
+using Nethereum.RPC.Eth.DTOs;
+using Nethereum.Web3;
+
+namespace Exchange.Api.Infrastructure.Chain;
+
+/// <summary>EIP-1559 fees in wei per gas.</summary>
+public sealed record FeeQuote(BigInteger MaxFeePerGas, BigInteger MaxPriorityFeePerGas);
+
+public enum BroadcastOutcome
+{
+    /// <summary>The node took the transaction now.</summary>
+    Sent,
+
+    /// <summary>The node already had these very bytes, in its pool or mined: as good as sent.</summary>
+    AlreadyKnown,
+
+    /// <summary>Another transaction of ours was mined at this nonce; these bytes can never be mined.</summary>
+    NonceTooLow,
+
+    /// <summary>Any other refusal (underpriced, insufficient funds, ...); <see cref="BroadcastResult.NodeMessage"/> says why.</summary>
+    Rejected,
+}
+
+public sealed record BroadcastResult(BroadcastOutcome Outcome, string? NodeMessage);
+
+/// <summary><paramref name="Confirmations"/> counts the receipt's own block: 1 right after it is mined.</summary>
+public sealed record ReceiptInfo(string Hash, long BlockNumber, bool Succeeded, long Confirmations);
+
+/// <summary>
+/// The JSON-RPC node. Nethereum's requests take no CancellationToken, so each call is awaited with
+/// <see cref="Task.WaitAsync(CancellationToken)"/>: cancellation stops the wait, not the HTTP request.
+/// Network failures surface as exceptions for the caller (a Hangfire job) to retry.
+/// </summary>
+public sealed class EthereumChain
+{
+    private static readonly BigInteger FallbackPriorityFee = 1_000_000_000; // 1 gwei
+
+    // Compared without case, spaces or punctuation, as clients word them differently: geth "already known",
+    // older geth "known transaction: <hash>", OpenEthereum "Transaction with the same hash was already
+    // imported", anvil 1.7 "transaction already imported" (pending) and "nonce too low" (mined), Nethermind
+    // "AlreadyKnown"/"OldNonce", geth "nonce too low", OpenEthereum "Transaction nonce is too low".
+    private static readonly string[] AlreadyKnownMessages = ["alreadyknown", "knowntransaction", "alreadyimported"];
+    private static readonly string[] NonceTooLowMessages = ["noncetoolow", "nonceistoolow", "oldnonce"];
+
+    private readonly Web3 _web3;
+    private readonly long? _priorityFeeOverride;
+
+    public EthereumChain(IOptions<EthereumOptions> options)
+    {
+        _web3 = new Web3(options.Value.RpcUrl);
+        _priorityFeeOverride = options.Value.MaxPriorityFeePerGasWei;
+    }
+
+    /// <summary>
+    /// Tip from configuration or the node; fee cap = 2 × the latest base fee + tip, which stays valid even if
+    /// the base fee rises by the maximum 12.5% in each of the next ~6 blocks.
+    /// </summary>
+    public async Task<FeeQuote> QuoteFeesAsync(CancellationToken ct)
+    {
+        BigInteger priority;
+        if (_priorityFeeOverride is { } configured)
+        {
+            priority = configured;
+        }
+        else
+        {
+            try
+            {
+                priority = (await new EthMaxPriorityFeePerGas(_web3.Client).SendRequestAsync(null).WaitAsync(ct)).Value;
+            }
+            catch (RpcResponseException)
+            {
+                // The node answered but does not implement eth_maxPriorityFeePerGas (older or minimal nodes).
+                priority = FallbackPriorityFee;
+            }
+        }
+
+        var latest = await _web3.Eth.Blocks.GetBlockWithTransactionsHashesByNumber
+            .SendRequestAsync(BlockParameter.CreateLatest(), null).WaitAsync(ct);
+        var baseFee = latest?.BaseFeePerGas?.Value
+            ?? throw new InvalidOperationException("The node's latest block has no baseFeePerGas: EIP-1559 is not active on this chain.");
+        return new FeeQuote(2 * baseFee + priority, priority);
+    }
+
+    /// <summary>
+    /// Sends stored bytes. Safe to repeat: a node that already has them answers "already known" (or, once
+    /// they are mined, "nonce too low"), and both come back as <see cref="BroadcastOutcome.AlreadyKnown"/>.
+    /// </summary>
+    public async Task<BroadcastResult> BroadcastAsync(string rawHex, string expectedHash, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(rawHex);
+        ArgumentException.ThrowIfNullOrEmpty(expectedHash);
+        string returnedHash;
+        try
+        {
+            returnedHash = await _web3.Eth.Transactions.SendRawTransaction.SendRequestAsync(rawHex.EnsureHexPrefix(), null).WaitAsync(ct);
+        }
+        catch (RpcResponseException e)
+        {
+            var message = e.RpcError?.Message ?? e.Message;
+            var normalized = Normalize(message);
+            if (AlreadyKnownMessages.Any(normalized.Contains))
+            {
+                return new BroadcastResult(BroadcastOutcome.AlreadyKnown, message);
+            }
+
+            if (NonceTooLowMessages.Any(normalized.Contains))
+            {
+                // The nonce is used: by these very bytes (mined earlier, a lost response) or by something else.
+                var outcome = await IsKnownAsync(expectedHash, ct) ? BroadcastOutcome.AlreadyKnown : BroadcastOutcome.NonceTooLow;
+                return new BroadcastResult(outcome, message);
+            }
+
+            return new BroadcastResult(BroadcastOutcome.Rejected, message);
+        }
+
+        // Our stored hash is what we watch receipts by; a node disagreeing means the stored pair is corrupt.
+        if (!string.Equals(returnedHash, expectedHash, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"The node reports hash {returnedHash} for a transaction stored as {expectedHash}.");
+        }
+
+        return new BroadcastResult(BroadcastOutcome.Sent, null);
+    }
+
+    /// <summary>Null while the transaction is not in a block (pending, dropped, or reorganized out).</summary>
+    public async Task<ReceiptInfo?> GetReceiptAsync(string hash, CancellationToken ct)
+    {
+        var receipt = await _web3.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash, null).WaitAsync(ct);
+        if (receipt?.BlockNumber is null)
+        {
+            return null;
+        }
+
+        var receiptBlock = (long)receipt.BlockNumber.Value;
+        var latest = (long)(await _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(null).WaitAsync(ct)).Value;
+        // A load-balanced provider may answer the block number from a backend that lags the one that had the
+        // receipt; the receipt's own block still counts as one confirmation.
+        var confirmations = Math.Max(1, latest - receiptBlock + 1);
+        return new ReceiptInfo(receipt.TransactionHash.ToLowerInvariant(), receiptBlock, receipt.Status?.Value == BigInteger.One, confirmations);
+    }
+
+    /// <summary>True when the node has the transaction, in its pool or mined.</summary>
+    public async Task<bool> IsKnownAsync(string hash, CancellationToken ct) =>
+        await _web3.Eth.Transactions.GetTransactionByHash.SendRequestAsync(hash, null).WaitAsync(ct) is not null;
+
+    /// <summary>
+    /// For operators' diagnostics only. Our nonces come from PostgreSQL under a row lock, never from the node:
+    /// a node (or a stale backend behind a load balancer) does not know of transactions we signed but have
+    /// not broadcast yet.
+    /// </summary>
+    public async Task<BigInteger> GetPendingNonceAsync(string address, CancellationToken ct) =>
+        (await _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreatePending(), null).WaitAsync(ct)).Value;
+
+    /// <summary>For readiness: the node is reachable and on the chain we sign for.</summary>
+    public async Task<long> GetChainIdAsync(CancellationToken ct) =>
+        (long)(await _web3.Eth.ChainId.SendRequestAsync(null).WaitAsync(ct)).Value;
+
+    /// <summary>
+    /// Fees for a replacement at the same nonce: nodes refuse one unless both the fee cap and the tip rise
+    /// by their replacement threshold, so each is the previous one raised by <paramref name="percent"/>
+    /// (rounded up), or the current quote if that is higher.
+    /// </summary>
+    public static FeeQuote Bump(FeeQuote previous, FeeQuote current, int percent)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentOutOfRangeException.ThrowIfNegative(percent);
+        return new FeeQuote(
+            BigInteger.Max(RaiseRoundingUp(previous.MaxFeePerGas, percent), current.MaxFeePerGas),
+            BigInteger.Max(RaiseRoundingUp(previous.MaxPriorityFeePerGas, percent), current.MaxPriorityFeePerGas));
+    }
+
+    private static BigInteger RaiseRoundingUp(BigInteger value, int percent) => (value * (100 + percent) + 99) / 100;
+
+    private static string Normalize(string message) =>
+        string.Concat(message.Where(char.IsAsciiLetter)).ToLowerInvariant();
+}

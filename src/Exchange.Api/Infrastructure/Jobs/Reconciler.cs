@@ -1,0 +1,122 @@
+using Exchange.Api.Features.Challenges;
+using Exchange.Api.Infrastructure.Chain;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Audit;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Api.Infrastructure.Jobs;
+
+public sealed class ReconcilerOptions
+{
+    public const string Section = "Reconciler";
+
+    /// <summary>Hangfire cron (six fields: seconds first).</summary>
+    public string Cron { get; set; } = "*/15 * * * * *";
+
+    /// <summary>How long past its deadline a challenge may wait for a late callback before it is ended here.</summary>
+    public int GraceSeconds { get; set; } = 30;
+
+    /// <summary>How long work may sit in one state before the reconciler takes it up again.</summary>
+    public int StuckAfterSeconds { get; set; } = 10;
+
+    public int BatchSize { get; set; } = 200;
+}
+
+/// <summary>
+/// VivoKey never re-sends a lost callback and has no status endpoint, so this ends every challenge
+/// past its deadline plus a grace period (releasing funds), and picks up any work a crash or a lost
+/// enqueue left behind. Runs on every Hangfire server; each step is safe to run twice or at once.
+/// </summary>
+public sealed class Reconciler(
+    ExchangeDbContext db,
+    RequestOutcomes outcomes,
+    JobScheduler jobs,
+    TimeProvider clock,
+    IOptions<ReconcilerOptions> options,
+    IOptions<EthereumOptions> ethereum,
+    ILogger<Reconciler> logger)
+{
+    public const string RecurringJobId = "reconcile";
+
+    public sealed record Report(int Expired, int Failed, int SendsRetried, int SigningsResumed, int ChainChecks);
+
+    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    public async Task<Report> RunAsync(CancellationToken cancellationToken)
+    {
+        db.Actor = Actors.System;
+        var settings = options.Value;
+        var now = clock.GetUtcNow();
+        var (expired, failed) = await EndOverdueAsync(now.AddSeconds(-settings.GraceSeconds), settings.BatchSize, cancellationToken);
+
+        var stuck = now.AddSeconds(-settings.StuckAfterSeconds);
+        var sends = await db.Challenges.AsNoTracking()
+            .Where(c => c.State == ChallengeState.Sending && c.NextSendAt != null && c.NextSendAt <= stuck)
+            .OrderBy(c => c.NextSendAt).Take(settings.BatchSize).Select(c => c.Id).ToListAsync(cancellationToken);
+        sends.ForEach(jobs.SendChallenge);
+
+        var approved = await db.Withdrawals.AsNoTracking()
+            .Where(w => w.Status == RequestStatus.Approved && w.UpdatedAt <= stuck)
+            .OrderBy(w => w.UpdatedAt).Take(settings.BatchSize).Select(w => w.Id).ToListAsync(cancellationToken);
+        approved.ForEach(jobs.SignAndBroadcast);
+
+        var unmined = now.AddSeconds(-ethereum.Value.RebroadcastAfterSeconds);
+        var onChain = await db.Withdrawals.AsNoTracking()
+            .Where(w => (w.Status == RequestStatus.Signed && w.UpdatedAt <= stuck) || (w.Status == RequestStatus.Broadcast && w.UpdatedAt <= unmined))
+            .OrderBy(w => w.UpdatedAt).Take(settings.BatchSize).Select(w => w.Id).ToListAsync(cancellationToken);
+        onChain.ForEach(jobs.SignAndBroadcast);
+
+        var report = new Report(expired, failed, sends.Count, approved.Count, onChain.Count);
+        if (report != new Report(0, 0, 0, 0, 0))
+        {
+            logger.LogInformation("Reconciled: {Report}", report);
+        }
+
+        return report;
+    }
+
+    /// <summary>
+    /// Invariant 4: every challenge ends by its deadline plus the grace period. One VivoKey accepted
+    /// expires (no callback came); one never accepted fails (VivoKey could not be reached).
+    /// </summary>
+    private async Task<(int Expired, int Failed)> EndOverdueAsync(DateTimeOffset deadlineBefore, int batch, CancellationToken cancellationToken)
+    {
+        var overdue = await db.Challenges.AsNoTracking()
+            .Where(c => c.State != ChallengeState.Ended && c.Deadline <= deadlineBefore)
+            .OrderBy(c => c.Deadline).Take(batch).Select(c => c.Id).ToListAsync(cancellationToken);
+        int expired = 0, failed = 0;
+        foreach (var id in overdue)
+        {
+            var outcome = await db.InTransactionAsync(async () =>
+            {
+                var challenge = await db.Challenges.SingleAsync(c => c.Id == id, cancellationToken);
+                if (challenge.IsEnded)
+                {
+                    return (RequestStatus?)null;
+                }
+
+                var request = await outcomes.FindAsync(challenge, cancellationToken)
+                    ?? throw new InvalidOperationException($"Challenge {challenge.Id} has no request.");
+                if (request.Status != RequestStatus.PendingApproval)
+                {
+                    challenge.End(request.Status.ToWire(), clock.GetUtcNow());
+                    return null;
+                }
+
+                var status = challenge.State == ChallengeState.Accepted ? RequestStatus.Expired : RequestStatus.Failed;
+                var reason = status == RequestStatus.Expired
+                    ? "No answer from VivoKey by the deadline."
+                    : $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).";
+                await outcomes.EndAsync(request, challenge, status, reason, cancellationToken);
+                return status;
+            }, cancellationToken);
+            expired += outcome == RequestStatus.Expired ? 1 : 0;
+            failed += outcome == RequestStatus.Failed ? 1 : 0;
+        }
+
+        return (expired, failed);
+    }
+}

@@ -1,0 +1,147 @@
+using Exchange.Api.Features.Challenges;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.VivoKey;
+using Exchange.Domain.Audit;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
+using Microsoft.EntityFrameworkCore;
+
+namespace Exchange.Api.Infrastructure.Jobs;
+
+/// <summary>
+/// Sends a challenge to VivoKey's Validation API with the member's access token (refreshed first
+/// if it would expire before the deadline). Network errors and 5xx are retried with backoff until
+/// the deadline, then the request fails and its funds are released. Safe to run twice: the same id
+/// is sent, and VivoKey's "duplicate-id" answer means an earlier send got through.
+/// </summary>
+public sealed class SendChallengeJob(
+    ExchangeDbContext db,
+    MemberTokens tokens,
+    ValidationApiClient validation,
+    ChallengeKeys keys,
+    RequestOutcomes outcomes,
+    JobScheduler jobs,
+    TimeProvider clock,
+    ILogger<SendChallengeJob> logger)
+{
+    private const int MinVivoKeyTimeout = 30;
+    private const int MaxVivoKeyTimeout = 86400;
+
+    public async Task RunAsync(Guid challengeId, CancellationToken cancellationToken)
+    {
+        db.Actor = Actors.System;
+        var challenge = await db.Challenges.AsNoTracking().SingleOrDefaultAsync(c => c.Id == challengeId, cancellationToken);
+        if (challenge is null || challenge.State != ChallengeState.Sending || challenge.SealedId is null)
+        {
+            return;
+        }
+
+        var now = clock.GetUtcNow();
+        if (now >= challenge.Deadline)
+        {
+            await EndAsync(challengeId, RequestStatus.Failed, $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).", cancellationToken);
+            return;
+        }
+
+        var accessToken = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, forceRefresh: false, cancellationToken);
+        if (accessToken is null)
+        {
+            await EndAsync(challengeId, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken);
+            return;
+        }
+
+        var id = keys.Open(challenge.SealedId);
+        var timeout = (int)Math.Clamp(Math.Floor((challenge.Deadline - now).TotalSeconds), MinVivoKeyTimeout, MaxVivoKeyTimeout);
+        var result = await validation.SendAsync(accessToken, id, challenge.Message, timeout, cancellationToken);
+        if (result is { Answer: ValidationAnswer.Refused, Error: "token-expired" })
+        {
+            // Our clock said the token was good; VivoKey disagrees. One forced refresh, then give up.
+            accessToken = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, forceRefresh: true, cancellationToken);
+            result = accessToken is null ? result : await validation.SendAsync(accessToken, id, challenge.Message, timeout, cancellationToken);
+        }
+
+        switch (result.Answer)
+        {
+            case ValidationAnswer.Accepted:
+                await RecordAcceptedAsync(challengeId, result.VivoId, cancellationToken);
+                break;
+            case ValidationAnswer.Refused when result.Error == "duplicate-id":
+                // An earlier POST with this id went through but its answer was lost: wait for the callback.
+                await RecordAcceptedAsync(challengeId, null, cancellationToken);
+                break;
+            case ValidationAnswer.Refused when result.Error == "token-expired":
+                await tokens.MarkUnusableAsync(challenge.MemberId, cancellationToken);
+                await EndAsync(challengeId, RequestStatus.TokenExpired, result.Message ?? "The member's VivoKey token has expired.", cancellationToken);
+                break;
+            case ValidationAnswer.Refused:
+                await EndAsync(challengeId, RequestStatus.Rejected, $"VivoKey refused the challenge: {result.Error} {result.Message}".Trim(), cancellationToken);
+                break;
+            default:
+                await RetryLaterAsync(challengeId, $"{result.Error}: {result.Message}", cancellationToken);
+                break;
+        }
+    }
+
+    private Task RecordAcceptedAsync(Guid challengeId, string? vivoId, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async () =>
+        {
+            var challenge = await db.Challenges.SingleAsync(c => c.Id == challengeId, cancellationToken);
+            challenge.RecordAccepted(vivoId);
+            challenge.RecordSendAttempt();
+            db.Audit("challenge.accepted", $"{challenge.RequestKind}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
+        }, cancellationToken);
+
+    private async Task RetryLaterAsync(Guid challengeId, string error, CancellationToken cancellationToken)
+    {
+        var delay = await db.InTransactionAsync(async () =>
+        {
+            var challenge = await db.Challenges.SingleAsync(c => c.Id == challengeId, cancellationToken);
+            if (challenge.State != ChallengeState.Sending)
+            {
+                return (TimeSpan?)null;
+            }
+
+            var now = clock.GetUtcNow();
+            // 1, 2, 4, … 30 s between attempts, never past the deadline.
+            var wait = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(challenge.SendAttempts, 5))));
+            var next = now + wait;
+            if (next >= challenge.Deadline)
+            {
+                await EndWithinAsync(challenge, RequestStatus.Failed, $"VivoKey could not be reached before the deadline ({error}).", cancellationToken);
+                return null;
+            }
+
+            challenge.RecordSendFailure(error, next);
+            db.Audit("challenge.send_failed", $"{challenge.RequestKind}:{challenge.RequestId}", new { error, attempt = challenge.SendAttempts, nextAttemptAt = next }, now);
+            return wait;
+        }, cancellationToken);
+
+        if (delay is { } wait)
+        {
+            logger.LogWarning("Challenge {ChallengeId} not delivered ({Error}); retrying in {Delay}", challengeId, error, wait);
+            jobs.SendChallengeLater(challengeId, wait);
+        }
+    }
+
+    private Task EndAsync(Guid challengeId, RequestStatus outcome, string error, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async () =>
+        {
+            var challenge = await db.Challenges.SingleAsync(c => c.Id == challengeId, cancellationToken);
+            await EndWithinAsync(challenge, outcome, error, cancellationToken);
+        }, cancellationToken);
+
+    private async Task EndWithinAsync(Challenge challenge, RequestStatus outcome, string error, CancellationToken cancellationToken)
+    {
+        if (challenge.IsEnded)
+        {
+            return;
+        }
+
+        var request = await outcomes.FindAsync(challenge, cancellationToken)
+            ?? throw new InvalidOperationException($"Challenge {challenge.Id} has no request.");
+        if (request.Status == RequestStatus.PendingApproval)
+        {
+            await outcomes.EndAsync(request, challenge, outcome, error, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using Exchange.Api.Features.Balances;
+using Exchange.Api.Infrastructure.Chain;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Audit;
+using Exchange.Domain.Common;
+using Exchange.Domain.Withdrawals;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Api.Infrastructure.Jobs;
+
+/// <summary>
+/// Drives an approved withdrawal onto the chain: sign (nonce taken under the hot wallet's row lock,
+/// the signed bytes and hash stored before anything is sent), broadcast the stored bytes, then watch
+/// the receipt until enough confirmations. Each step starts from what the database says, so running
+/// the job twice, or after a crash between any two steps, signs nothing twice.
+/// </summary>
+public sealed class WithdrawalJob(
+    ExchangeDbContext db,
+    HotWallet hotWallet,
+    EthereumChain chain,
+    LedgerPostings ledger,
+    JobScheduler jobs,
+    TimeProvider clock,
+    IOptions<EthereumOptions> options,
+    ILogger<WithdrawalJob> logger)
+{
+    /// <summary>How long one run watches for the receipt before leaving it to a later run.</summary>
+    private static readonly TimeSpan ReceiptWatch = TimeSpan.FromSeconds(30);
+
+    public async Task RunAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
+        db.Actor = Actors.System;
+        var status = await StatusAsync(withdrawalId, cancellationToken);
+        if (status == RequestStatus.Approved)
+        {
+            await SignAsync(withdrawalId, cancellationToken);
+            status = await StatusAsync(withdrawalId, cancellationToken);
+        }
+
+        if (status is RequestStatus.Signed or RequestStatus.Broadcast)
+        {
+            await BroadcastAsync(withdrawalId, cancellationToken);
+            await WatchAsync(withdrawalId, cancellationToken);
+        }
+    }
+
+    private Task<RequestStatus?> StatusAsync(Guid id, CancellationToken cancellationToken) =>
+        db.Withdrawals.AsNoTracking().Where(w => w.Id == id).Select(w => (RequestStatus?)w.Status).SingleOrDefaultAsync(cancellationToken);
+
+    private async Task SignAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var fees = await chain.QuoteFeesAsync(cancellationToken);
+        await EnsureHotWalletRowAsync(cancellationToken);
+        await db.InTransactionAsync(async () =>
+        {
+            var withdrawal = await db.Withdrawals
+                .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {withdrawalId} FOR UPDATE")
+                .SingleAsync(cancellationToken);
+            if (withdrawal.Status != RequestStatus.Approved)
+            {
+                return;
+            }
+
+            // One nonce per withdrawal, never two withdrawals per nonce: the row lock serializes signers across instances.
+            var wallet = await db.HotWallets
+                .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
+                .SingleAsync(cancellationToken);
+            var nonce = wallet.NextNonce++;
+            var signed = hotWallet.Sign(new TransferIntent(
+                withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId));
+            var now = clock.GetUtcNow();
+            withdrawal.MarkSigned(nonce, signed.RawHex, signed.Hash, now);
+            db.WithdrawalTransactions.Add(new WithdrawalTransaction
+            {
+                WithdrawalId = withdrawal.Id,
+                Nonce = nonce,
+                Hash = signed.Hash,
+                RawTransaction = signed.RawHex,
+                MaxFeePerGas = fees.MaxFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                CreatedAt = now,
+            });
+            db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = signed.Hash, from = hotWallet.Address }, now);
+        }, cancellationToken);
+    }
+
+    /// <summary>The first time a hot wallet is used, its next nonce is the chain's count; after that, ours.</summary>
+    private async Task EnsureHotWalletRowAsync(CancellationToken cancellationToken)
+    {
+        if (await db.HotWallets.AsNoTracking().AnyAsync(w => w.Address == hotWallet.Address, cancellationToken))
+        {
+            return;
+        }
+
+        var nonce = (long)await chain.GetPendingNonceAsync(hotWallet.Address, cancellationToken);
+        await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO hot_wallets (address, next_nonce) VALUES ({hotWallet.Address}, {nonce}) ON CONFLICT DO NOTHING",
+            cancellationToken);
+    }
+
+    /// <summary>Sends the stored bytes (never re-signs to retry); "already known" counts as sent.</summary>
+    private async Task BroadcastAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
+        var withdrawal = await db.Withdrawals.AsNoTracking().SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+        if (withdrawal.RawTransaction is null || withdrawal.TxHash is null)
+        {
+            return;
+        }
+
+        var result = await chain.BroadcastAsync(withdrawal.RawTransaction, withdrawal.TxHash, cancellationToken);
+        if (result.Outcome is BroadcastOutcome.Sent or BroadcastOutcome.AlreadyKnown)
+        {
+            await db.InTransactionAsync(async () =>
+            {
+                var current = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+                var now = clock.GetUtcNow();
+                await db.WithdrawalTransactions.Where(t => t.Hash == current.TxHash)
+                    .ExecuteUpdateAsync(s => s.SetProperty(t => t.LastBroadcastAt, now), cancellationToken);
+                if (current.Status == RequestStatus.Signed)
+                {
+                    current.MarkBroadcast(now);
+                }
+            }, cancellationToken);
+            return;
+        }
+
+        // Nonce too low: another of our transactions took the nonce (a replacement); the receipt watch finds which.
+        logger.LogWarning("Broadcast of {WithdrawalId} ({Hash}) answered {Outcome}: {Message}",
+            withdrawalId, withdrawal.TxHash, result.Outcome, result.NodeMessage);
+    }
+
+    /// <summary>Watches every hash the withdrawal ever had until one is mined deep enough.</summary>
+    private async Task WatchAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
+        var required = Math.Max(1, options.Value.Confirmations);
+        var hashes = await db.WithdrawalTransactions.AsNoTracking()
+            .Where(t => t.WithdrawalId == withdrawalId).OrderByDescending(t => t.Id).Select(t => t.Hash)
+            .ToListAsync(cancellationToken);
+        var until = clock.GetUtcNow() + ReceiptWatch;
+        while (clock.GetUtcNow() < until)
+        {
+            foreach (var hash in hashes)
+            {
+                var receipt = await chain.GetReceiptAsync(hash, cancellationToken);
+                if (receipt is null)
+                {
+                    continue;
+                }
+
+                if (receipt.Confirmations >= required || !receipt.Succeeded)
+                {
+                    await SettleAsync(withdrawalId, receipt, cancellationToken);
+                    return;
+                }
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), clock, cancellationToken);
+        }
+
+        // Not mined yet: look again soon; the reconciler also re-broadcasts what stays unmined.
+        jobs.SignAndBroadcastLater(withdrawalId, TimeSpan.FromSeconds(5));
+    }
+
+    private Task SettleAsync(Guid withdrawalId, ReceiptInfo receipt, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async () =>
+        {
+            var withdrawal = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+            if (withdrawal.Status is not (RequestStatus.Signed or RequestStatus.Broadcast))
+            {
+                return;
+            }
+
+            var now = clock.GetUtcNow();
+            if (receipt.Succeeded)
+            {
+                withdrawal.MarkConfirmed(receipt.Hash, receipt.BlockNumber, (int)receipt.Confirmations, now);
+                await ledger.SettleWithdrawalAsync(withdrawal, cancellationToken);
+            }
+            else
+            {
+                withdrawal.MarkReverted(receipt.Hash, receipt.BlockNumber, now);
+                await ledger.ReleaseAsync(withdrawal, cancellationToken);
+            }
+        }, cancellationToken);
+}

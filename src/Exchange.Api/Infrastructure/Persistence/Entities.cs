@@ -1,0 +1,62 @@
+namespace Exchange.Api.Infrastructure.Persistence;
+
+/// <summary>A trader, created at their first VivoKey sign-in.</summary>
+public sealed class Member
+{
+    public Guid Id { get; set; }
+
+    /// <summary>The VivoKey subject ("sub"): who the member is, whatever their name or email become.</summary>
+    public string Subject { get; set; } = "";
+
+    public string Name { get; set; } = "";
+    public string Email { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset LastSignInAt { get; set; }
+}
+
+/// <summary>The member's VivoKey tokens, encrypted at rest with ASP.NET Data Protection.</summary>
+public sealed class MemberToken
+{
+    public Guid MemberId { get; set; }
+    public string ProtectedAccessToken { get; set; } = "";
+    public string? ProtectedRefreshToken { get; set; }
+    public DateTimeOffset AccessTokenExpiresAt { get; set; }
+
+    /// <summary>Set when VivoKey says the token expired and no refresh helped: the member must sign in again.</summary>
+    public bool Unusable { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+    public uint Version { get; set; }
+}
+
+/// <summary>The hot wallet's next nonce. Allocated under a row lock, never taken from the chain's word.</summary>
+public sealed class HotWalletState
+{
+    public string Address { get; set; } = "";
+    public long NextNonce { get; set; }
+}
+
+/// <summary>Every transaction a withdrawal ever had (replacements included), stored before it is broadcast.</summary>
+public sealed class WithdrawalTransaction
+{
+    public long Id { get; set; }
+    public Guid WithdrawalId { get; set; }
+    public long Nonce { get; set; }
+    public string Hash { get; set; } = "";
+    public string RawTransaction { get; set; } = "";
+    public string MaxFeePerGas { get; set; } = "";
+    public string MaxPriorityFeePerGas { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? LastBroadcastAt { get; set; }
+}
+
+/// <summary>The first answer to a state-changing request with an Idempotency-Key, replayed for repeats.</summary>
+public sealed class IdempotencyRecord
+{
+    public Guid MemberId { get; set; }
+    public string Key { get; set; } = "";
+    public string Operation { get; set; } = "";
+    public int StatusCode { get; set; }
+    public string ResponseJson { get; set; } = "";
+    public DateTimeOffset CreatedAt { get; set; }
+}

@@ -1,0 +1,216 @@
+using System.Text.Json;
+using Exchange.Domain.Audit;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
+using Exchange.Domain.Ledger;
+using Exchange.Domain.Transfers;
+using Exchange.Domain.Withdrawals;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Exchange.Api.Infrastructure.Persistence;
+
+/// <summary>
+/// All of the exchange's state. Status transitions of withdrawals and transfers are written to the
+/// audit trail by SaveChanges itself, in the same transaction, so no transition can skip its event.
+/// </summary>
+public sealed class ExchangeDbContext(DbContextOptions<ExchangeDbContext> options) : DbContext(options), IDataProtectionKeyContext
+{
+    public const string MigrationsAssembly = "Exchange.Migrations";
+
+    public DbSet<Member> Members => Set<Member>();
+    public DbSet<MemberToken> MemberTokens => Set<MemberToken>();
+    public DbSet<Balance> Balances => Set<Balance>();
+    public DbSet<JournalEntry> JournalEntries => Set<JournalEntry>();
+    public DbSet<Withdrawal> Withdrawals => Set<Withdrawal>();
+    public DbSet<WithdrawalTransaction> WithdrawalTransactions => Set<WithdrawalTransaction>();
+    public DbSet<Transfer> Transfers => Set<Transfer>();
+    public DbSet<Challenge> Challenges => Set<Challenge>();
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<HotWalletState> HotWallets => Set<HotWalletState>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    /// <summary>Who is acting in this unit of work: written as the actor of the audit events SaveChanges adds.</summary>
+    public string Actor { get; set; } = Actors.System;
+
+    public void Audit(string action, string subject, object data, DateTimeOffset at) =>
+        AuditEvents.Add(new AuditEvent(Actor, action, subject, JsonSerializer.Serialize(data, AuditJson), at));
+
+    public override async Task<int> SaveChangesAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var entry in ChangeTracker.Entries<ApprovalRequest>().ToList())
+        {
+            var request = entry.Entity;
+            foreach (var change in request.PendingChanges)
+            {
+                Audit($"{request.Kind}.{change.To.ToWire()}", request.AuditSubject, new
+                {
+                    from = change.From.ToWire(),
+                    status = change.To.ToWire(),
+                    error = change.Error,
+                }, change.At);
+            }
+
+            request.ClearPendingChanges();
+        }
+
+        return await base.SaveChangesAsync(cancellationToken);
+    }
+
+    private static readonly JsonSerializerOptions AuditJson = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        var status = new ValueConverter<RequestStatus, string>(s => s.ToWire(), s => RequestStatuses.Parse(s));
+
+        model.Entity<Member>(e =>
+        {
+            e.ToTable("members");
+            e.HasKey(m => m.Id);
+            e.HasIndex(m => m.Subject).IsUnique();
+            e.HasIndex(m => m.Email);
+            e.Property(m => m.Subject).HasMaxLength(255);
+            e.Property(m => m.Name).HasMaxLength(255);
+            e.Property(m => m.Email).HasMaxLength(320);
+        });
+
+        model.Entity<MemberToken>(e =>
+        {
+            e.ToTable("member_tokens");
+            e.HasKey(t => t.MemberId);
+            e.Property(t => t.Version).IsRowVersion();
+            e.HasOne<Member>().WithOne().HasForeignKey<MemberToken>(t => t.MemberId);
+        });
+
+        model.Entity<Balance>(e =>
+        {
+            e.ToTable("balances", t =>
+            {
+                // The database itself refuses a negative balance, whatever the code does.
+                t.HasCheckConstraint("ck_balances_available_not_negative", "available >= 0");
+                t.HasCheckConstraint("ck_balances_held_not_negative", "held >= 0");
+            });
+            e.HasKey(b => new { b.MemberId, b.Asset });
+            Money(e.Property(b => b.Available));
+            Money(e.Property(b => b.Held));
+            e.Property(b => b.Asset).HasMaxLength(16);
+            e.Property(b => b.Version).IsRowVersion();
+            e.HasOne<Member>().WithMany().HasForeignKey(b => b.MemberId);
+        });
+
+        model.Entity<JournalEntry>(e =>
+        {
+            e.ToTable("journal_entries");
+            e.HasKey(j => j.Id);
+            e.Property(j => j.Id).UseIdentityAlwaysColumn();
+            e.Property(j => j.Kind).HasConversion(new ValueConverter<JournalKind, string>(k => JournalKinds.ToWire(k), s => JournalKinds.Parse(s))).HasMaxLength(32);
+            e.Property(j => j.Asset).HasMaxLength(16);
+            e.Property(j => j.AvailableDelta).HasColumnType("numeric(78,0)");
+            e.Property(j => j.HeldDelta).HasColumnType("numeric(78,0)");
+            e.HasIndex(j => new { j.MemberId, j.Asset });
+            e.HasIndex(j => j.RequestId);
+        });
+
+        model.Entity<Withdrawal>(e =>
+        {
+            e.ToTable("withdrawals", t => t.HasCheckConstraint("ck_withdrawals_amount_positive", "amount > 0"));
+            Request(e, status);
+            e.Property(w => w.ToAddress).HasMaxLength(42);
+            e.Property(w => w.TxHash).HasMaxLength(66);
+            e.HasIndex(w => w.TxHash);
+        });
+
+        model.Entity<WithdrawalTransaction>(e =>
+        {
+            e.ToTable("withdrawal_transactions");
+            e.HasKey(t => t.Id);
+            e.Property(t => t.Id).UseIdentityAlwaysColumn();
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasIndex(t => t.WithdrawalId);
+            e.Property(t => t.Hash).HasMaxLength(66);
+            e.HasOne<Withdrawal>().WithMany().HasForeignKey(t => t.WithdrawalId);
+        });
+
+        model.Entity<Transfer>(e =>
+        {
+            e.ToTable("transfers", t => t.HasCheckConstraint("ck_transfers_amount_positive", "amount > 0"));
+            Request(e, status);
+            e.HasOne<Member>().WithMany().HasForeignKey(t => t.ToMemberId);
+        });
+
+        model.Entity<Challenge>(e =>
+        {
+            e.ToTable("challenges");
+            e.HasKey(c => c.Id);
+            // Dedup by unique index: one challenge per request, and no id ever issued twice.
+            e.HasIndex(c => c.IdHash).IsUnique();
+            e.HasIndex(c => c.RequestId).IsUnique();
+            e.HasIndex(c => c.VivoId);
+            e.HasIndex(c => new { c.State, c.Deadline });
+            e.Property(c => c.State).HasConversion<string>().HasMaxLength(16);
+            e.Property(c => c.RequestKind).HasMaxLength(16);
+            e.Property(c => c.Outcome).HasMaxLength(32);
+            e.Property(c => c.VivoId).HasMaxLength(256);
+            e.Property(c => c.Message).HasMaxLength(64);
+            e.Property(c => c.Version).IsRowVersion();
+            e.Ignore(c => c.IsEnded);
+        });
+
+        model.Entity<AuditEvent>(e =>
+        {
+            e.ToTable("audit_events");
+            e.HasKey(a => a.Seq);
+            e.Property(a => a.Seq).UseIdentityAlwaysColumn();
+            e.Property(a => a.Data).HasColumnType("jsonb");
+            e.Property(a => a.Actor).HasMaxLength(300);
+            e.Property(a => a.Action).HasMaxLength(100);
+            e.Property(a => a.Subject).HasMaxLength(300);
+            e.HasIndex(a => new { a.Subject, a.Seq });
+            e.HasIndex(a => new { a.Actor, a.Seq });
+            e.HasIndex(a => new { a.Action, a.Seq });
+            e.HasIndex(a => a.At);
+        });
+
+        model.Entity<HotWalletState>(e =>
+        {
+            e.ToTable("hot_wallets", t => t.HasCheckConstraint("ck_hot_wallets_nonce_not_negative", "next_nonce >= 0"));
+            e.HasKey(w => w.Address);
+            e.Property(w => w.Address).HasMaxLength(42);
+        });
+
+        model.Entity<IdempotencyRecord>(e =>
+        {
+            e.ToTable("idempotency_keys");
+            e.HasKey(i => new { i.MemberId, i.Key });
+            e.Property(i => i.Key).HasMaxLength(200);
+            e.Property(i => i.Operation).HasMaxLength(100);
+            e.Property(i => i.ResponseJson).HasColumnType("jsonb");
+        });
+
+        model.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+    }
+
+    private static void Money(PropertyBuilder property) => property.HasColumnType("numeric(78,0)");
+
+    private static void Request<T>(EntityTypeBuilder<T> e, ValueConverter<RequestStatus, string> status)
+        where T : ApprovalRequest
+    {
+        e.HasKey(r => r.Id);
+        e.Property(r => r.Status).HasConversion(status).HasMaxLength(32);
+        e.Property(r => r.Asset).HasMaxLength(16);
+        Money(e.Property(r => r.Amount));
+        e.Property(r => r.Version).IsRowVersion();
+        e.Ignore(r => r.PendingChanges);
+        e.Ignore(r => r.Kind);
+        e.Ignore(r => r.AuditSubject);
+        e.HasIndex(r => new { r.MemberId, r.CreatedAt });
+        e.HasIndex(r => new { r.Status, r.UpdatedAt });
+        e.HasOne<Member>().WithMany().HasForeignKey(r => r.MemberId);
+    }
+}

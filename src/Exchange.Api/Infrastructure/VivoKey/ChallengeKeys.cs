@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+using Exchange.Domain.Challenges;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Api.Infrastructure.VivoKey;
+
+/// <summary>
+/// The keys behind challenge ids, derived from VivoKey:ChallengeKey: one for the MAC inside each id
+/// (a forged callback is refused before any database read), one to seal an id until it has been
+/// sent. Neither is in the database, so reading the database is not enough to forge a callback.
+/// </summary>
+public sealed class ChallengeKeys
+{
+    private readonly byte[] _macKey;
+    private readonly byte[] _sealKey;
+
+    public ChallengeKeys(IOptions<VivoKeyOptions> options)
+    {
+        var master = Convert.FromBase64String(options.Value.ChallengeKey);
+        if (master.Length < 32)
+        {
+            throw new InvalidOperationException("VivoKey:ChallengeKey must be at least 32 bytes, base64.");
+        }
+
+        _macKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: Encoding.ASCII.GetBytes("challenge-id-mac"));
+        _sealKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: Encoding.ASCII.GetBytes("challenge-id-seal"));
+    }
+
+    public string NewId() => ChallengeIds.Create(_macKey);
+
+    public bool IsAuthentic(string? id) => ChallengeIds.IsAuthentic(id, _macKey);
+
+    public byte[] Seal(string id)
+    {
+        var plain = Encoding.UTF8.GetBytes(id);
+        var sealedId = new byte[12 + 16 + plain.Length];
+        var nonce = sealedId.AsSpan(0, 12);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_sealKey, 16);
+        aes.Encrypt(nonce, plain, sealedId.AsSpan(28), sealedId.AsSpan(12, 16));
+        return sealedId;
+    }
+
+    public string Open(byte[] sealedId)
+    {
+        var plain = new byte[sealedId.Length - 28];
+        using var aes = new AesGcm(_sealKey, 16);
+        aes.Decrypt(sealedId.AsSpan(0, 12), sealedId.AsSpan(28), sealedId.AsSpan(12, 16), plain);
+        return Encoding.UTF8.GetString(plain);
+    }
+}

@@ -1,0 +1,44 @@
+namespace Exchange.Domain.Audit;
+
+/// <summary>
+/// One line of the append-only audit trail: who did what to which subject, when, with what data.
+/// Seq is handed out at insert; the hash-chain columns are filled after commit, in commit order.
+/// </summary>
+public sealed class AuditEvent
+{
+    private AuditEvent()
+    {
+    }
+
+    public AuditEvent(string actor, string action, string subject, string data, DateTimeOffset at)
+    {
+        Actor = actor;
+        Action = action;
+        Subject = subject;
+        Data = data;
+        At = at;
+    }
+
+    public long Seq { get; private set; }
+    public DateTimeOffset At { get; private set; }
+
+    /// <summary>"member:&lt;VivoKey subject&gt;", "operator:&lt;subject&gt;", "vivokey" or "system".</summary>
+    public string Actor { get; private set; } = "";
+
+    /// <summary>"withdrawal.requested", "withdrawal.approved", "callback.unknown_id", …</summary>
+    public string Action { get; private set; } = "";
+
+    /// <summary>"withdrawal:&lt;id&gt;", "transfer:&lt;id&gt;", "member:&lt;id&gt;", …</summary>
+    public string Subject { get; private set; } = "";
+
+    /// <summary>JSON of what changed.</summary>
+    public string Data { get; private set; } = "{}";
+}
+
+public static class Actors
+{
+    public const string System = "system";
+    public const string VivoKey = "vivokey";
+
+    public static string Member(string subject) => "member:" + subject;
+}

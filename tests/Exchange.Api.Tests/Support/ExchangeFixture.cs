@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Numerics;
+using System.Text.Json.Nodes;
+using Exchange.Api.Infrastructure.Jobs;
+using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Nethereum.Signer;
+using VivoKey.Simulator;
+
+namespace Exchange.Api.Tests.Support;
+
+/// <summary>
+/// The whole system for one test class, all real: PostgreSQL (a fresh database), anvil (shared,
+/// with a freshly funded hot wallet of this class's own so nonces never collide), the VivoKey
+/// simulator and the exchange, each on its own loopback port, talking HTTP to each other.
+/// </summary>
+public class ExchangeFixture : IAsyncLifetime
+{
+    public const string ClientId = "exchange-test";
+    public const string ClientSecret = "exchange-test-secret";
+    public static readonly BigInteger Ether = BigInteger.Pow(10, 18);
+
+    private WebApplication? _simulator;
+    private WebApplication? _exchange;
+
+    public ExchangeFixture()
+    {
+        ExchangeUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        SimulatorUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        var key = EthECKey.GenerateKey();
+        HotWalletKey = key.GetPrivateKey();
+        HotWalletAddress = key.GetPublicAddress();
+        Simulator = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(SimulatorUrl) };
+    }
+
+    public string ExchangeUrl { get; }
+    public string SimulatorUrl { get; }
+    public string HotWalletKey { get; }
+    public string HotWalletAddress { get; }
+    public OffsetClock Clock { get; } = new();
+    public AnvilNode Anvil { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The simulator's controls (no redirects followed).</summary>
+    public HttpClient Simulator { get; }
+
+    public IServiceProvider Services => _exchange!.Services;
+
+    /// <summary>Settings a class may change before the exchange starts.</summary>
+    protected virtual void Configure(IDictionary<string, string?> exchange)
+    {
+    }
+
+    public async Task InitializeAsync()
+    {
+        var postgres = await PostgresServer.Shared;
+        Anvil = await AnvilNode.Shared;
+        ConnectionString = await postgres.CreateDatabaseAsync("exchange");
+        await Anvil.SetBalanceAsync(HotWalletAddress, 1000 * Ether);
+
+        _simulator = SimulatorApp.Build([], builder =>
+        {
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Urls"] = SimulatorUrl,
+                ["Simulator:PublicUrl"] = SimulatorUrl,
+                ["Simulator:AutoTap"] = "true",
+                ["Simulator:DeadlineScanMilliseconds"] = "50",
+                ["Simulator:Clients:0:ClientId"] = ClientId,
+                ["Simulator:Clients:0:ClientSecret"] = ClientSecret,
+                ["Simulator:Clients:0:DisplayName"] = "Exchange under test",
+                ["Simulator:Clients:0:RedirectUris:0"] = ExchangeUrl + "/signin-oidc",
+                ["Simulator:Clients:0:CallbackUrls:0"] = ExchangeUrl + "/vivokey/callback",
+            });
+            builder.Logging.ClearProviders();
+        });
+        await _simulator.StartAsync();
+
+        var settings = new Dictionary<string, string?>
+        {
+            ["Urls"] = ExchangeUrl,
+            ["ConnectionStrings:Exchange"] = ConnectionString,
+            ["Exchange:WorkerCount"] = "4",
+            ["VivoKey:Authority"] = SimulatorUrl + "/openid",
+            ["VivoKey:ValidationEndpoint"] = SimulatorUrl + "/v1.0/validate/",
+            ["VivoKey:CallbackUrl"] = ExchangeUrl + "/vivokey/callback",
+            ["VivoKey:ClientId"] = ClientId,
+            ["VivoKey:ClientSecret"] = ClientSecret,
+            ["VivoKey:ChallengeTimeoutSeconds"] = "60",
+            ["Ethereum:RpcUrl"] = Anvil.RpcUrl,
+            ["Ethereum:ChainId"] = "31337",
+            ["Ethereum:Confirmations"] = "1",
+            ["Ethereum:HotWalletPrivateKey"] = HotWalletKey,
+            // Yearly: tests run the reconciler themselves, at the moment they choose.
+            ["Reconciler:Cron"] = "0 0 1 1 *",
+            ["Reconciler:GraceSeconds"] = "30",
+            ["Roles:Operators:0"] = "operator-1",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        Configure(settings);
+        _exchange = ExchangeApp.Build(["--environment", "Development"], builder =>
+        {
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Services.AddSingleton<TimeProvider>(Clock);
+            // EXCHANGE_TEST_LOGS=1 shows the exchange's warnings and errors on the console.
+            if (Environment.GetEnvironmentVariable("EXCHANGE_TEST_LOGS") != "1")
+            {
+                builder.Logging.ClearProviders();
+            }
+        });
+        await _exchange.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_exchange is not null)
+        {
+            await _exchange.StopAsync();
+            await _exchange.DisposeAsync();
+        }
+
+        if (_simulator is not null)
+        {
+            await _simulator.DisposeAsync();
+        }
+
+        Simulator.Dispose();
+    }
+
+    /// <summary>A new VivoKey member, signed in to the exchange through the real OIDC flow (AutoTap).</summary>
+    public async Task<Trader> NewTraderAsync(string? name = null)
+    {
+        var subject = "vk-" + Guid.NewGuid().ToString("N")[..12];
+        name ??= "Trader " + subject[3..9];
+        using (var created = await Simulator.PostAsJsonAsync("/simulator/members", new { subject, name, email = subject + "@example.test" }))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        var trader = new Trader(this, subject, subject + "@example.test");
+        await trader.SignInAsync();
+        return trader;
+    }
+
+    public async Task<T> InScopeAsync<T>(Func<ExchangeDbContext, IServiceProvider, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<ExchangeDbContext>(), scope.ServiceProvider);
+    }
+
+    public Task<Reconciler.Report> RunReconcilerAsync() =>
+        InScopeAsync((_, services) => services.GetRequiredService<Reconciler>().RunAsync(CancellationToken.None));
+
+    /// <summary>The simulator's pending challenge for a member, once the exchange has sent it.</summary>
+    public async Task<JsonObject> PendingChallengeAsync(string subject, double seconds = 20) =>
+        (await Poll.UntilAsync(
+            async () => (await Simulator.GetFromJsonAsync<JsonArray>($"/simulator/challenges?member={subject}&status=pending"))!,
+            list => list.Count > 0, $"a pending challenge for {subject}", seconds))[0]!.AsObject();
+
+    public async Task<HttpStatusCode> TapAsync(string vivoId, string action = "tap")
+    {
+        using var response = await Simulator.PostAsync($"/simulator/challenges/{vivoId}/{action}", null);
+        return response.StatusCode;
+    }
+
+    public async Task SimulatorFaultAsync(object plan, string member)
+    {
+        using var response = await Simulator.PostAsJsonAsync("/simulator/faults", new { member, remaining = 1, plan });
+        response.EnsureSuccessStatusCode();
+    }
+
+    public static string NewAddress() => EthECKey.GenerateKey().GetPublicAddress();
+}
