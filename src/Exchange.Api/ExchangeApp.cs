@@ -15,6 +15,7 @@ using Exchange.Domain.Audit;
 using FluentValidation;
 using Hangfire;
 using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
@@ -201,19 +202,24 @@ public static class ExchangeApp
 
     private static void AddHangfire(IServiceCollection services, string connectionString, ExchangeOptions exchange)
     {
+        var storageOptions = new PostgreSqlStorageOptions
+        {
+            SchemaName = "hangfire",
+            PrepareSchemaIfNecessary = true,
+            // A person is watching their phone: pick up a tapped withdrawal at once, not after the default 15 s poll.
+            // Plain polling: LISTEN/NOTIFY long polling was seen to leave jobs enqueued for tens of seconds here
+            // (and hangs for good when its listener connection drops: Hangfire.PostgreSql issue 410).
+            QueuePollInterval = TimeSpan.FromMilliseconds(200),
+            DistributedLockTimeout = TimeSpan.FromMinutes(1),
+        };
+        // Storage and job activator are this host's own services, not Hangfire's process-wide statics, so
+        // two hosts in one process (the tests run several) never run each other's jobs or use each other's database.
+        services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions));
+        services.AddSingleton<JobActivator>(provider => new Hangfire.AspNetCore.AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire(hangfire => hangfire
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(storage => storage.UseNpgsqlConnection(connectionString), new PostgreSqlStorageOptions
-            {
-                SchemaName = "hangfire",
-                PrepareSchemaIfNecessary = true,
-                // A person is watching their phone: pick up a tapped withdrawal at once, not after the default 15 s poll.
-                QueuePollInterval = TimeSpan.FromMilliseconds(250),
-                EnableLongPolling = true,
-                DistributedLockTimeout = TimeSpan.FromMinutes(1),
-            }));
+            .UseRecommendedSerializerSettings());
         if (exchange.RunJobs)
         {
             services.AddHangfireServer(server =>

@@ -35,4 +35,108 @@ public sealed class WithdrawalFlowTests(ExchangeFixture system) : IClassFixture<
             ["pending_approval", "approved", "signed", "broadcast", "confirmed"],
             confirmed["history"]!.AsArray().Select(h => h!["status"]!.GetValue<string>()));
     }
+
+    [Fact]
+    public async Task A_declined_withdrawal_releases_exactly_the_held_amount_and_sends_nothing()
+    {
+        var (trader, id, destination, vivoId) = await PendingWithdrawalAsync("2.25");
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(vivoId, "decline"));
+
+        await trader.WaitForWithdrawalAsync(id, "declined");
+        await AssertReleasedAsync(trader, destination);
+    }
+
+    [Fact]
+    public async Task A_challenge_nobody_answers_expires_at_VivoKeys_timeout_and_releases_the_funds()
+    {
+        var (trader, id, destination, _) = await PendingWithdrawalAsync("1");
+        // The simulator's clock passes the deadline: VivoKey calls back with "timeout".
+        using (var advance = await system.Simulator.PostAsJsonAsync("/simulator/clock/advance", new { seconds = 61 }))
+        {
+            advance.EnsureSuccessStatusCode();
+        }
+
+        var expired = await trader.WaitForWithdrawalAsync(id, "expired");
+        Assert.Contains("timeout", expired["error"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+        await AssertReleasedAsync(trader, destination);
+    }
+
+    [Fact]
+    public async Task A_tap_after_the_members_token_expired_ends_as_token_expired_and_releases_the_funds()
+    {
+        var (trader, id, destination, vivoId) = await PendingWithdrawalAsync("3");
+        using (var expire = await system.Simulator.PostAsync($"/simulator/members/{trader.Subject}/expire-tokens", null))
+        {
+            expire.EnsureSuccessStatusCode();
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(vivoId));
+
+        await trader.WaitForWithdrawalAsync(id, "token_expired");
+        await AssertReleasedAsync(trader, destination);
+    }
+
+    [Fact]
+    public async Task A_cancelled_withdrawal_releases_the_funds_and_a_later_tap_changes_nothing()
+    {
+        var (trader, id, destination, vivoId) = await PendingWithdrawalAsync("1.25");
+
+        using var cancel = await trader.Http.PostAsync($"/api/withdrawals/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        Assert.Equal("cancelled", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(vivoId));
+        await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{id}", "callback.ignored"), n => n == 1, "the late tap to be recorded");
+        Assert.Equal("cancelled", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
+        await AssertReleasedAsync(trader, destination);
+
+        using var again = await trader.Http.PostAsync($"/api/withdrawals/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_lost_callback_is_ended_by_the_reconciler_after_the_deadline_and_grace()
+    {
+        var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("10");
+        await system.SimulatorFaultAsync(new { callback = "never" }, trader.Subject);
+        var destination = ExchangeFixture.NewAddress();
+        var id = await trader.AcceptedWithdrawalAsync("4", destination);
+        var vivoId = (await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>();
+        await WaitUntilAcceptedAsync(id);
+
+        // The member taps, but VivoKey's callback never arrives.
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(vivoId));
+
+        // Before the deadline plus grace, the reconciler leaves it alone.
+        await system.RunReconcilerAsync();
+        Assert.Equal("pending_approval", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
+
+        system.Clock.Advance(TimeSpan.FromSeconds(60 + 31));
+        var report = await system.RunReconcilerAsync();
+        Assert.True(report.Expired >= 1, report.ToString());
+        Assert.Equal("expired", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
+        await AssertReleasedAsync(trader, destination);
+    }
+
+    private async Task<(Trader Trader, Guid Id, string Destination, string VivoId)> PendingWithdrawalAsync(string amount)
+    {
+        var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("10");
+        var destination = ExchangeFixture.NewAddress();
+        var id = await trader.AcceptedWithdrawalAsync(amount, destination);
+        var challenge = await system.PendingChallengeAsync(trader.Subject);
+        await WaitUntilAcceptedAsync(id);
+        return (trader, id, destination, challenge["vivo_id"]!.GetValue<string>());
+    }
+
+    /// <summary>The exchange has stored VivoKey's answer to the POST (the callback could still race it; these tests don't want that).</summary>
+    private Task WaitUntilAcceptedAsync(Guid withdrawalId) =>
+        Poll.UntilAsync(() => system.CountAsync($"withdrawal:{withdrawalId}", "challenge.accepted"), n => n == 1, "VivoKey to accept the challenge");
+
+    private async Task AssertReleasedAsync(Trader trader, string destination)
+    {
+        Assert.Equal(("10", "0"), await trader.BalanceAsync());
+        Assert.Equal(BigInteger.Zero, await system.Anvil.GetBalanceAsync(destination));
+    }
 }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Nethereum.Signer;
 using VivoKey.Simulator;
@@ -160,10 +161,33 @@ public class ExchangeFixture : IAsyncLifetime
         InScopeAsync((_, services) => services.GetRequiredService<Reconciler>().RunAsync(CancellationToken.None));
 
     /// <summary>The simulator's pending challenge for a member, once the exchange has sent it.</summary>
-    public async Task<JsonObject> PendingChallengeAsync(string subject, double seconds = 20) =>
-        (await Poll.UntilAsync(
-            async () => (await Simulator.GetFromJsonAsync<JsonArray>($"/simulator/challenges?member={subject}&status=pending"))!,
-            list => list.Count > 0, $"a pending challenge for {subject}", seconds))[0]!.AsObject();
+    public async Task<JsonObject> PendingChallengeAsync(string subject, double seconds = 20)
+    {
+        try
+        {
+            return (await Poll.UntilAsync(
+                async () => (await Simulator.GetFromJsonAsync<JsonArray>($"/simulator/challenges?member={subject}&status=pending"))!,
+                list => list.Count > 0, $"a pending challenge for {subject}", seconds))[0]!.AsObject();
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new TimeoutException($"{timeout.Message}\nExchange side: {await DescribeJobsAsync()}", timeout);
+        }
+    }
+
+    /// <summary>What the exchange's challenges and Hangfire jobs look like, for a failure message.</summary>
+    public Task<string> DescribeJobsAsync() => InScopeAsync(async (db, _) =>
+    {
+        var challenges = await db.Challenges.AsNoTracking().OrderByDescending(c => c.CreatedAt).Take(3)
+            .Select(c => $"{c.State} attempts={c.SendAttempts} error={c.LastSendError}").ToListAsync();
+        var jobs = await db.Database.SqlQueryRaw<string>(
+            "SELECT j.id || ' ' || j.statename || ' ' || coalesce(j.invocationdata->>'Type', '') || ' ' || coalesce(j.arguments::text, '') AS \"Value\" FROM hangfire.job j ORDER BY j.id DESC LIMIT 8").ToListAsync();
+        var queue = await db.Database.SqlQueryRaw<string>(
+            "SELECT q.jobid || ' ' || q.queue || ' fetched=' || coalesce(q.fetchedat::text, '-') AS \"Value\" FROM hangfire.jobqueue q").ToListAsync();
+        var servers = await db.Database.SqlQueryRaw<string>(
+            "SELECT s.id || ' ' || s.lastheartbeat::text || ' now=' || now()::text AS \"Value\" FROM hangfire.server s").ToListAsync();
+        return $"challenges: [{string.Join("; ", challenges)}]\njobs: [{string.Join("; ", jobs)}]\nqueue: [{string.Join("; ", queue)}]\nservers: [{string.Join("; ", servers)}]";
+    });
 
     public async Task<HttpStatusCode> TapAsync(string vivoId, string action = "tap")
     {

@@ -61,7 +61,10 @@ public static class ApplyVivoKeyCallback
         private async Task<(Outcome, Action?)> ApplyAsync(Command command, byte[] idHash, CancellationToken cancellationToken)
         {
             var now = clock.GetUtcNow();
-            var challenge = await db.Challenges.SingleOrDefaultAsync(c => c.IdHash == idHash, cancellationToken);
+            // Locking the challenge serializes callbacks for it: a racing duplicate waits, then finds it ended.
+            var challenge = await db.Challenges
+                .FromSql($"SELECT *, xmin FROM challenges WHERE id_hash = {idHash} FOR UPDATE")
+                .SingleOrDefaultAsync(cancellationToken);
             if (challenge is null)
             {
                 db.Audit("callback.unknown_id", "vivokey:callback", Received(command), now);
@@ -83,6 +86,12 @@ public static class ApplyVivoKeyCallback
 
             var request = await outcomes.FindAsync(challenge, cancellationToken)
                 ?? throw new InvalidOperationException($"Challenge {challenge.Id} has no request.");
+            if (request.Status != RequestStatus.PendingApproval)
+            {
+                db.Audit("callback.ignored", subject, new { requestStatus = request.Status.ToWire(), received = Received(command) }, now);
+                return (Outcome.AlreadyEnded, null);
+            }
+
             var status = Challenge.StatusFor(command.Success, command.Error);
             if (status != RequestStatus.Approved)
             {

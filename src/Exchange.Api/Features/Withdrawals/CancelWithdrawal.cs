@@ -21,7 +21,8 @@ public static class CancelWithdrawal
     {
         public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
         {
-            // Lock the row: a callback or the reconciler racing this cancel waits, then finds it ended.
+            // The challenge first, then the withdrawal: a callback or the reconciler racing this cancel waits, then finds it ended.
+            var challenge = await db.LockChallengeOfRequestAsync(command.Id, cancellationToken);
             var withdrawal = await db.Withdrawals
                 .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {command.Id} AND member_id = {command.MemberId} FOR UPDATE")
                 .SingleOrDefaultAsync(cancellationToken)
@@ -31,7 +32,6 @@ public static class CancelWithdrawal
                 throw new ConflictException($"Only a withdrawal waiting for approval can be cancelled; this one is {withdrawal.Status.ToWire()}.");
             }
 
-            var challenge = await db.Challenges.SingleOrDefaultAsync(c => c.RequestId == withdrawal.Id, cancellationToken);
             await outcomes.EndAsync(withdrawal, challenge, RequestStatus.Cancelled, "Cancelled by the member.", cancellationToken);
             return new Response(withdrawal.Id, withdrawal.Status.ToWire());
         }

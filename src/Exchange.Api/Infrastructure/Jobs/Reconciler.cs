@@ -92,7 +92,7 @@ public sealed class Reconciler(
         {
             var outcome = await db.InTransactionAsync(async () =>
             {
-                var challenge = await db.Challenges.SingleAsync(c => c.Id == id, cancellationToken);
+                var challenge = await db.LockChallengeAsync(id, cancellationToken);
                 if (challenge.IsEnded)
                 {
                     return (RequestStatus?)null;

@@ -85,7 +85,7 @@ public sealed class SendChallengeJob(
     private Task RecordAcceptedAsync(Guid challengeId, string? vivoId, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async () =>
         {
-            var challenge = await db.Challenges.SingleAsync(c => c.Id == challengeId, cancellationToken);
+            var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
             challenge.RecordAccepted(vivoId);
             challenge.RecordSendAttempt();
             db.Audit("challenge.accepted", $"{challenge.RequestKind}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
@@ -95,7 +95,7 @@ public sealed class SendChallengeJob(
     {
         var delay = await db.InTransactionAsync(async () =>
         {
-            var challenge = await db.Challenges.SingleAsync(c => c.Id == challengeId, cancellationToken);
+            var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
             if (challenge.State != ChallengeState.Sending)
             {
                 return (TimeSpan?)null;
@@ -126,7 +126,7 @@ public sealed class SendChallengeJob(
     private Task EndAsync(Guid challengeId, RequestStatus outcome, string error, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async () =>
         {
-            var challenge = await db.Challenges.SingleAsync(c => c.Id == challengeId, cancellationToken);
+            var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
             await EndWithinAsync(challenge, outcome, error, cancellationToken);
         }, cancellationToken);
 

@@ -1,0 +1,60 @@
+using System.Net;
+using System.Numerics;
+using Exchange.Api.Tests.Support;
+
+namespace Exchange.Api.Tests;
+
+/// <summary>Sending the challenge: VivoKey refusing it, failing, or hanging.</summary>
+public sealed class ChallengeSendingTests(ExchangeFixture system) : IClassFixture<ExchangeFixture>
+{
+    [Fact]
+    public async Task A_5xx_from_VivoKey_is_retried_and_the_challenge_still_reaches_the_member()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("3");
+        await system.SimulatorFaultAsync(new { post = "error503" }, trader.Subject);
+
+        var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
+
+        var challenge = await system.PendingChallengeAsync(trader.Subject);
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(challenge["vivo_id"]!.GetValue<string>()));
+        await trader.WaitForWithdrawalAsync(id, "confirmed");
+        Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "challenge.send_failed"));
+    }
+
+    [Fact]
+    public async Task The_members_identity_and_roles_come_from_VivoKey_and_configuration()
+    {
+        using var trader = await system.NewTraderAsync("Ada Trader");
+        var me = (await trader.Http.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/me"))!;
+        Assert.Equal(trader.Subject, me["subject"]!.GetValue<string>());
+        Assert.Equal("Ada Trader", me["name"]!.GetValue<string>());
+        Assert.Equal(trader.Email, me["email"]!.GetValue<string>());
+        Assert.Equal(["trader"], me["roles"]!.AsArray().Select(r => r!.GetValue<string>()));
+    }
+}
+
+/// <summary>An exchange whose callback URL VivoKey does not have on file: every challenge is refused.</summary>
+public sealed class UnregisteredCallbackFixture : ExchangeFixture
+{
+    protected override void Configure(IDictionary<string, string?> exchange) =>
+        exchange["VivoKey:CallbackUrl"] = ExchangeUrl + "/not-registered/callback";
+}
+
+public sealed class RefusedChallengeTests(UnregisteredCallbackFixture system) : IClassFixture<UnregisteredCallbackFixture>
+{
+    [Fact]
+    public async Task A_challenge_VivoKey_refuses_ends_as_rejected_and_releases_the_funds()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("10");
+        var destination = ExchangeFixture.NewAddress();
+
+        var id = await trader.AcceptedWithdrawalAsync("6", destination);
+
+        var rejected = await trader.WaitForWithdrawalAsync(id, "rejected");
+        Assert.Contains("invalid-callback", rejected["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(("10", "0"), await trader.BalanceAsync());
+        Assert.Equal(BigInteger.Zero, await system.Anvil.GetBalanceAsync(destination));
+    }
+}
