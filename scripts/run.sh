@@ -126,7 +126,11 @@ fi
 
 # --- anvil, with interval mining (ARCHITECTURE.md: concurrent traffic needs it) -------------------
 
-"$(anvil_bin)" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id "$CHAIN_ID" --block-time 1 >.data/logs/anvil.log 2>&1 &
+# The chain is kept under .data/anvil beside the database (written every 5 s and on exit), so a
+# second `make run` finds the hot wallet's earlier transactions and the nonces the database expects.
+mkdir -p .data/anvil
+"$(anvil_bin)" --host 127.0.0.1 --port "$ANVIL_PORT" --chain-id "$CHAIN_ID" --block-time 1 \
+  --state .data/anvil --state-interval 5 >.data/logs/anvil.log 2>&1 &
 pids+=($!) names+=(anvil)
 wait_until anvil .data/logs/anvil.log "$!" curl -fsS -H 'Content-Type: application/json' \
   -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$ANVIL_URL"

@@ -140,6 +140,7 @@ public static class ExchangeApp
 
     private static void MapApi(WebApplication app)
     {
+        Home.Map(app);
         SignIn.Map(app);
         GetBalances.Map(app);
         RequestWithdrawal.Map(app);

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Testing;
+using Hangfire.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -118,6 +119,7 @@ public class ExchangeFixture : IAsyncLifetime
             }
         });
         await _exchange.StartAsync();
+        LogProvider.SetCurrentLogProvider(QuietHangfireLog.Instance);
     }
 
     public async Task DisposeAsync()
@@ -186,7 +188,11 @@ public class ExchangeFixture : IAsyncLifetime
             "SELECT q.jobid || ' ' || q.queue || ' fetched=' || coalesce(q.fetchedat::text, '-') AS \"Value\" FROM hangfire.jobqueue q").ToListAsync();
         var servers = await db.Database.SqlQueryRaw<string>(
             "SELECT s.id || ' ' || s.lastheartbeat::text || ' now=' || now()::text AS \"Value\" FROM hangfire.server s").ToListAsync();
-        return $"challenges: [{string.Join("; ", challenges)}]\njobs: [{string.Join("; ", jobs)}]\nqueue: [{string.Join("; ", queue)}]\nservers: [{string.Join("; ", servers)}]";
+        var activity = await db.Database.SqlQueryRaw<string>(
+            "SELECT coalesce(state, '') || ' ' || coalesce(wait_event_type, '') || '/' || coalesce(wait_event, '') || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS \"Value\" FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").ToListAsync();
+        var locks = await db.Database.SqlQueryRaw<string>(
+            "SELECT resource || ' ' || acquired::text AS \"Value\" FROM hangfire.lock").ToListAsync();
+        return $"locks: [{string.Join("; ", locks)}]\nactivity ({activity.Count}): [{string.Join("; ", activity)}]\nchallenges: [{string.Join("; ", challenges)}]\njobs: [{string.Join("; ", jobs)}]\nqueue: [{string.Join("; ", queue)}]\nservers: [{string.Join("; ", servers)}]";
     });
 
     public async Task<HttpStatusCode> TapAsync(string vivoId, string action = "tap")

@@ -46,7 +46,7 @@ public static class SignIn
         app.MapPost("/logout", async (HttpContext http) =>
         {
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            return Results.NoContent();
+            return Results.LocalRedirect("/");
         }).RequireAuthorization();
 
         app.MapGet("/api/me", (ClaimsPrincipal user) => new Me(
