@@ -1,6 +1,7 @@
 using System.Net;
 using System.Numerics;
 using Exchange.Api.Tests.Support;
+using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Api.Tests;
 
@@ -57,4 +58,35 @@ public sealed class RefusedChallengeTests(UnregisteredCallbackFixture system) : 
         Assert.Equal(("10", "0"), await trader.BalanceAsync());
         Assert.Equal(BigInteger.Zero, await system.Anvil.GetBalanceAsync(destination));
     }
+}
+
+/// <summary>VivoKey's access tokens outlive sign-in by 30 s only here, less than a challenge's 60 s.</summary>
+public sealed class ShortTokenFixture : ExchangeFixture
+{
+    protected override void ConfigureSimulator(IDictionary<string, string?> simulator) =>
+        simulator["Simulator:AccessTokenLifetimeSeconds"] = "30";
+}
+
+public sealed class TokenRefreshTests(ShortTokenFixture system) : IClassFixture<ShortTokenFixture>
+{
+    [Fact]
+    public async Task A_token_that_would_expire_before_the_deadline_is_refreshed_before_the_challenge_is_sent()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("2");
+        var before = await TokenExpiryAsync(trader.Subject);
+
+        var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
+        var challenge = await system.PendingChallengeAsync(trader.Subject);
+
+        Assert.True(await TokenExpiryAsync(trader.Subject) > before, "the access token was not refreshed");
+        // The refreshed token works to the end: the tap approves, no token-expired.
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(challenge["vivo_id"]!.GetValue<string>()));
+        await trader.WaitForWithdrawalAsync(id, "confirmed");
+    }
+
+    private Task<DateTimeOffset> TokenExpiryAsync(string subject) =>
+        system.InScopeAsync((db, _) => db.Members.Where(m => m.Subject == subject)
+            .Join(db.MemberTokens, m => m.Id, t => t.MemberId, (m, t) => t.AccessTokenExpiresAt)
+            .SingleAsync());
 }

@@ -59,6 +59,11 @@ public class ExchangeFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>Simulator settings a class may change before it starts.</summary>
+    protected virtual void ConfigureSimulator(IDictionary<string, string?> simulator)
+    {
+    }
+
     public async Task InitializeAsync()
     {
         var postgres = await PostgresServer.Shared;
@@ -66,11 +71,8 @@ public class ExchangeFixture : IAsyncLifetime
         ConnectionString = await postgres.CreateDatabaseAsync("exchange");
         await Anvil.SetBalanceAsync(HotWalletAddress, 1000 * Ether);
 
-        _simulator = SimulatorApp.Build([], builder =>
+        var simulatorSettings = new Dictionary<string, string?>
         {
-            builder.Configuration.Sources.Clear();
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
                 ["Urls"] = SimulatorUrl,
                 ["Simulator:PublicUrl"] = SimulatorUrl,
                 ["Simulator:AutoTap"] = "true",
@@ -80,7 +82,12 @@ public class ExchangeFixture : IAsyncLifetime
                 ["Simulator:Clients:0:DisplayName"] = "Exchange under test",
                 ["Simulator:Clients:0:RedirectUris:0"] = ExchangeUrl + "/signin-oidc",
                 ["Simulator:Clients:0:CallbackUrls:0"] = ExchangeUrl + "/vivokey/callback",
-            });
+        };
+        ConfigureSimulator(simulatorSettings);
+        _simulator = SimulatorApp.Build([], builder =>
+        {
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(simulatorSettings);
             builder.Logging.ClearProviders();
         });
         await _simulator.StartAsync();

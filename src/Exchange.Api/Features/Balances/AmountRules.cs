@@ -1,5 +1,7 @@
+using System.Linq.Expressions;
 using System.Numerics;
 using Exchange.Domain.Common;
+using FluentValidation;
 
 namespace Exchange.Api.Features.Balances;
 
@@ -28,5 +30,20 @@ public static class AmountRules
 
         // Far beyond any real balance; the bound keeps the challenge message within VivoKey's 60 characters.
         return Amounts.Format(value, asset).Length > 30 ? "The amount is too large." : null;
+    }
+
+    /// <summary>The asset and amount rules of a money command: a known asset, and an amount <see cref="Check"/> accepts.</summary>
+    public static void AssetAndAmount<T>(this AbstractValidator<T> validator, Expression<Func<T, string?>> asset, Expression<Func<T, string?>> amount)
+    {
+        var assetOf = asset.Compile();
+        validator.RuleFor(asset).Must(code => Asset.Find(code) is not null)
+            .WithMessage((_, code) => $"'{code}' is not an asset this exchange holds; use one of: {string.Join(", ", Asset.All.Select(a => a.Code))}.");
+        validator.RuleFor(amount).Custom((value, context) =>
+        {
+            if (Check(assetOf(context.InstanceToValidate), value) is { } error)
+            {
+                context.AddFailure(error);
+            }
+        });
     }
 }

@@ -22,14 +22,7 @@ public static class CreditDevFunds
     {
         public Validator()
         {
-            RuleFor(c => c.Asset).Must(a => Asset.Find(a) is not null).WithMessage(c => $"'{c.Asset}' is not an asset this exchange holds.");
-            RuleFor(c => c.Amount).Custom((amount, context) =>
-            {
-                if (AmountRules.Check(context.InstanceToValidate.Asset, amount) is { } error)
-                {
-                    context.AddFailure(nameof(Command.Amount), error);
-                }
-            });
+            this.AssetAndAmount(c => c.Asset, c => c.Amount);
         }
     }
 

@@ -29,15 +29,7 @@ public static class RequestTransfer
     {
         public Validator()
         {
-            RuleFor(c => c.Asset).Must(a => Asset.Find(a) is not null)
-                .WithMessage(c => $"'{c.Asset}' is not an asset this exchange holds; use one of: {string.Join(", ", Asset.All.Select(a => a.Code))}.");
-            RuleFor(c => c.Amount).Custom((amount, context) =>
-            {
-                if (AmountRules.Check(context.InstanceToValidate.Asset, amount) is { } error)
-                {
-                    context.AddFailure(nameof(Command.Amount), error);
-                }
-            });
+            this.AssetAndAmount(c => c.Asset, c => c.Amount);
             RuleFor(c => c.To).NotEmpty().WithMessage("Name the receiver by email or VivoKey subject.").MaximumLength(320);
         }
     }
