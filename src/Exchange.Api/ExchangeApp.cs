@@ -155,12 +155,13 @@ public static class ExchangeApp
             CreditDevFunds.Map(app);
         }
 
+        // Signed out: sent to sign in; signed in without the operator role: 403. The filter checks again.
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
             Authorization = [new OperatorDashboardFilter()],
             DashboardTitle = "Exchange jobs",
             DisplayStorageConnectionString = false,
-        });
+        }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator));
     }
 
     private static void AddAuthentication(IServiceCollection services, IConfiguration configuration)
@@ -181,7 +182,7 @@ public static class ExchangeApp
                 cookie.SlidingExpiration = true;
                 cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
                 cookie.LoginPath = "/login";
-                // The API answers 401/403; pages are sent to sign in.
+                // The API answers 401/403; pages are sent to sign in, or answer 403.
                 cookie.Events.OnRedirectToLogin = context => Deny(context, StatusCodes.Status401Unauthorized);
                 cookie.Events.OnRedirectToAccessDenied = context => Deny(context, StatusCodes.Status403Forbidden);
             })
@@ -191,7 +192,7 @@ public static class ExchangeApp
 
     private static Task Deny(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
     {
-        if (context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/hangfire"))
+        if (context.Request.Path.StartsWithSegments("/api") || status == StatusCodes.Status403Forbidden)
         {
             context.Response.StatusCode = status;
             return Task.CompletedTask;

@@ -103,7 +103,9 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
         using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(system.ExchangeUrl) };
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/me")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/withdrawals", new { asset = "ETH", amount = "1", address = Valid })).StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/hangfire")).StatusCode);
+        using var dashboard = await anonymous.GetAsync("/hangfire");
+        Assert.Equal(HttpStatusCode.Redirect, dashboard.StatusCode);
+        Assert.StartsWith("/login", dashboard.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
 
         // A trader is signed in, but is not an operator.
         using var trader = await system.NewTraderAsync();

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.EntityFrameworkCore;
 
@@ -28,23 +27,12 @@ public static class Migrations
 
     /// <summary>
     /// The migrations project references this one, so this one cannot reference it back: its build
-    /// places Exchange.Migrations.dll beside ours, and it is loaded from there when not already known.
+    /// places Exchange.Migrations.dll beside ours, and EF's load of it by name is answered from there.
     /// </summary>
     private static void LoadMigrationsAssembly()
     {
-        if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == ExchangeDbContext.MigrationsAssembly))
-        {
-            return;
-        }
-
-        try
-        {
-            Assembly.Load(new AssemblyName(ExchangeDbContext.MigrationsAssembly));
-        }
-        catch (FileNotFoundException)
-        {
-            var path = Path.Combine(AppContext.BaseDirectory, ExchangeDbContext.MigrationsAssembly + ".dll");
-            AssemblyLoadContext.Default.LoadFromAssemblyPath(path);
-        }
+        var path = Path.Combine(AppContext.BaseDirectory, ExchangeDbContext.MigrationsAssembly + ".dll");
+        AssemblyLoadContext.Default.Resolving += (context, name) =>
+            name.Name == ExchangeDbContext.MigrationsAssembly && File.Exists(path) ? context.LoadFromAssemblyPath(path) : null;
     }
 }
