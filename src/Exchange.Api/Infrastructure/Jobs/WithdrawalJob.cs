@@ -154,6 +154,16 @@ public sealed class WithdrawalJob(
                     await SettleAsync(withdrawalId, receipt, cancellationToken);
                     return;
                 }
+
+                // Mined, not yet deep enough: the trader sees the count grow.
+                await db.InTransactionAsync(async () =>
+                {
+                    var withdrawal = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+                    if (withdrawal.Status == RequestStatus.Broadcast && withdrawal.Confirmations != (int)receipt.Confirmations)
+                    {
+                        withdrawal.ObserveConfirmations(receipt.BlockNumber, (int)receipt.Confirmations);
+                    }
+                }, cancellationToken);
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), clock, cancellationToken);
