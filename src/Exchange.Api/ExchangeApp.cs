@@ -3,6 +3,7 @@ using Exchange.Api.Common;
 using Exchange.Api.Common.Behaviors;
 using Exchange.Api.Common.Http;
 using Exchange.Api.Features.Account;
+using Exchange.Api.Features.Audit;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Features.Transfers;
@@ -94,6 +95,7 @@ public static class ExchangeApp
         services.AddScoped<SendChallengeJob>();
         services.AddScoped<WithdrawalJob>();
         services.AddScoped<Reconciler>();
+        services.AddScoped<AuditChain>();
         services.AddSingleton<HotWallet>();
         services.AddSingleton<EthereumChain>();
 
@@ -149,6 +151,7 @@ public static class ExchangeApp
         CancelWithdrawal.Map(app);
         RequestTransfer.Map(app);
         GetTransfer.Map(app);
+        AuditEndpoints.Map(app);
         ApplyVivoKeyCallback.Map(app);
         if (app.Environment.IsDevelopment())
         {
@@ -224,6 +227,7 @@ public static class ExchangeApp
             .UseRecommendedSerializerSettings());
         if (exchange.RunJobs)
         {
+            services.AddHostedService<AuditSealing>();
             services.AddHangfireServer(server =>
             {
                 server.WorkerCount = exchange.WorkerCount;

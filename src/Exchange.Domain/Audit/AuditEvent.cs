@@ -2,7 +2,7 @@ namespace Exchange.Domain.Audit;
 
 /// <summary>
 /// One line of the append-only audit trail: who did what to which subject, when, with what data.
-/// Seq is handed out at insert; the hash-chain columns are filled after commit, in commit order.
+/// Seq is handed out at insert; the chain columns are written once, by the sealer, after commit.
 /// </summary>
 public sealed class AuditEvent
 {
@@ -33,6 +33,17 @@ public sealed class AuditEvent
 
     /// <summary>JSON of what changed.</summary>
     public string Data { get; private set; } = "{}";
+
+    /// <summary>The event's place in the hash chain, given when it is sealed after its transaction committed.</summary>
+    public long? ChainSeq { get; private set; }
+
+    /// <summary>The hash of the event before it in the chain (32 zero bytes for the first).</summary>
+    public byte[]? PrevHash { get; private set; }
+
+    /// <summary>SHA-256 over PrevHash and the event's canonical text.</summary>
+    public byte[]? Hash { get; private set; }
+
+    public DateTimeOffset? SealedAt { get; private set; }
 }
 
 public static class Actors

@@ -175,6 +175,9 @@ public sealed class ExchangeDbContext(DbContextOptions<ExchangeDbContext> option
             e.HasIndex(a => new { a.Actor, a.Seq });
             e.HasIndex(a => new { a.Action, a.Seq });
             e.HasIndex(a => a.At);
+            e.HasIndex(a => a.ChainSeq).IsUnique();
+            // Written by the sealer's SQL only; the application never changes an event through EF.
+            e.Property(a => a.ChainSeq).ValueGeneratedNever();
         });
 
         model.Entity<HotWalletState>(e =>
