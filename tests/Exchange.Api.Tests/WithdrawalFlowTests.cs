@@ -74,6 +74,16 @@ public sealed class WithdrawalFlowTests(ExchangeFixture system) : IClassFixture<
 
         await trader.WaitForWithdrawalAsync(id, "token_expired");
         await AssertReleasedAsync(trader, destination);
+
+        // Until the member signs in again, no request can be challenged: refused up front, nothing held.
+        using (var refused = await trader.WithdrawAsync("1", destination))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        }
+
+        Assert.Equal(("10", "0"), await trader.BalanceAsync());
+        await trader.SignInAsync();
+        await trader.AcceptedWithdrawalAsync("1", destination);
     }
 
     [Fact]

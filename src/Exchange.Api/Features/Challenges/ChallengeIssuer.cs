@@ -4,6 +4,7 @@ using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Exchange.Api.Features.Challenges;
@@ -21,6 +22,18 @@ public sealed class ChallengeIssuer(
     TimeProvider clock,
     IOptions<VivoKeyOptions> options)
 {
+    /// <summary>
+    /// A member whose VivoKey tokens are spent (expired and not refreshable, or revoked) cannot be
+    /// challenged: refuse the request up front rather than hold funds for a challenge that cannot be sent.
+    /// </summary>
+    public async Task EnsureMemberCanBeChallengedAsync(Guid memberId, CancellationToken cancellationToken)
+    {
+        if (!await db.MemberTokens.AnyAsync(t => t.MemberId == memberId && !t.Unusable, cancellationToken))
+        {
+            throw new ConflictException("Your VivoKey session has expired: sign in again to confirm requests with your implant.");
+        }
+    }
+
     public Challenge Issue(ApprovalRequest request, string message)
     {
         var id = keys.NewId();

@@ -54,6 +54,7 @@ public static class RequestTransfer
                 throw new ValidationException([new ValidationFailure(nameof(Command.To), "A transfer must go to another member.")]);
             }
 
+            await challenges.EnsureMemberCanBeChallengedAsync(command.MemberId, cancellationToken);
             var asset = Asset.Find(command.Asset)!;
             var amount = Amounts.Parse(command.Amount!, asset);
             var transfer = new Transfer(Guid.CreateVersion7(), command.MemberId, asset, amount, receiver.Id, clock.GetUtcNow());

@@ -48,6 +48,7 @@ public static class RequestWithdrawal
     {
         public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
         {
+            await challenges.EnsureMemberCanBeChallengedAsync(command.MemberId, cancellationToken);
             var asset = Asset.Find(command.Asset)!;
             var amount = Amounts.Parse(command.Amount!, asset);
             EthereumAddress.IsValid(command.Address!, out var address, out _);

@@ -53,7 +53,7 @@ public sealed class SendChallengeJob(
         var id = keys.Open(challenge.SealedId);
         var timeout = (int)Math.Clamp(Math.Floor((challenge.Deadline - now).TotalSeconds), MinVivoKeyTimeout, MaxVivoKeyTimeout);
         var result = await validation.SendAsync(accessToken, id, challenge.Message, timeout, cancellationToken);
-        if (result is { Answer: ValidationAnswer.Refused, Error: "token-expired" })
+        if (result is { Answer: ValidationAnswer.Refused, Error: "token-expired" or "invalid-token" })
         {
             // Our clock said the token was good; VivoKey disagrees. One forced refresh, then give up.
             accessToken = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, forceRefresh: true, cancellationToken);
@@ -69,7 +69,8 @@ public sealed class SendChallengeJob(
                 // An earlier POST with this id went through but its answer was lost: wait for the callback.
                 await RecordAcceptedAsync(challengeId, null, cancellationToken);
                 break;
-            case ValidationAnswer.Refused when result.Error == "token-expired":
+            // The token expired, or VivoKey no longer knows it (revoked): the member must sign in again.
+            case ValidationAnswer.Refused when result.Error is "token-expired" or "invalid-token":
                 await tokens.MarkUnusableAsync(challenge.MemberId, cancellationToken);
                 await EndAsync(challengeId, RequestStatus.TokenExpired, result.Message ?? "The member's VivoKey token has expired.", cancellationToken);
                 break;
