@@ -117,6 +117,10 @@ public sealed class AuditTrailTests(ComplianceFixture system) : IClassFixture<Co
         var second = await system.PendingChallengeAsync(a.Subject);
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync(second["vivo_id"]!.GetValue<string>(), "decline"));
         await a.WaitForTransferAsync(transferId, "declined");
+
+        // VivoKey's answer to each POST may be recorded after its callback: wait for both, so no event comes later.
+        await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{withdrawal}", "challenge.accepted"), n => n == 1, "the withdrawal's challenge to be accepted");
+        await Poll.UntilAsync(() => system.CountAsync($"transfer:{transferId}", "challenge.accepted"), n => n == 1, "the transfer's challenge to be accepted");
     }
 
     private async Task<JsonObject> VerifyAsync(Trader officer) => (await officer.Http.GetFromJsonAsync<JsonObject>("/api/audit/verify"))!;

@@ -5,14 +5,46 @@ namespace Exchange.Testing;
 
 public static class FreePort
 {
+    // Below Linux's ephemeral range (32768–60999), where every outgoing connection takes its local
+    // port: a port handed out there is soon taken by some client socket of the test run itself.
+    private const int First = 20000;
+    private const int Last = 32000;
+
     /// <summary>
-    /// A loopback port nothing listens on now. Another process may take it before ours binds it, so
-    /// whatever starts a server on it should be ready to try again with the next one.
+    /// A loopback port nothing listens on now, outside the ephemeral range. Another process may still
+    /// take it before ours binds it, so whatever starts a server on it should be ready to try again.
     /// </summary>
     public static int Next()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(First, Last);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port between {First} and {Last}.");
+    }
+
+    /// <summary>True when starting a server failed only because its port was taken meanwhile.</summary>
+    public static bool IsAddressInUse(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

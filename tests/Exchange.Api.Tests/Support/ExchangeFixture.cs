@@ -33,16 +33,20 @@ public class ExchangeFixture : IAsyncLifetime
 
     public ExchangeFixture()
     {
-        ExchangeUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        SimulatorUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        ChoosePorts();
         var key = EthECKey.GenerateKey();
         HotWalletKey = key.GetPrivateKey();
         HotWalletAddress = key.GetPublicAddress();
-        Simulator = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(SimulatorUrl) };
     }
 
-    public string ExchangeUrl { get; }
-    public string SimulatorUrl { get; }
+    private void ChoosePorts()
+    {
+        ExchangeUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        SimulatorUrl = $"http://127.0.0.1:{FreePort.Next()}";
+    }
+
+    public string ExchangeUrl { get; private set; } = "";
+    public string SimulatorUrl { get; private set; } = "";
     public string HotWalletKey { get; }
     public string HotWalletAddress { get; }
     public OffsetClock Clock { get; } = new();
@@ -50,7 +54,7 @@ public class ExchangeFixture : IAsyncLifetime
     public string ConnectionString { get; private set; } = "";
 
     /// <summary>The simulator's controls (no redirects followed).</summary>
-    public HttpClient Simulator { get; }
+    public HttpClient Simulator { get; private set; } = null!;
 
     public IServiceProvider Services => _exchange!.Services;
 
@@ -70,6 +74,26 @@ public class ExchangeFixture : IAsyncLifetime
         Anvil = await AnvilNode.Shared;
         ConnectionString = await postgres.CreateDatabaseAsync("exchange");
         await Anvil.SetBalanceAsync(HotWalletAddress, 1000 * Ether);
+
+        // A port chosen free may be taken before our server binds it: then start again on others.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartHostsAsync();
+                Simulator = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(SimulatorUrl) };
+                return;
+            }
+            catch (Exception ex) when (attempt < 5 && FreePort.IsAddressInUse(ex))
+            {
+                await StopHostsAsync();
+                ChoosePorts();
+            }
+        }
+    }
+
+    private async Task StartHostsAsync()
+    {
 
         var simulatorSettings = new Dictionary<string, string?>
         {
@@ -131,18 +155,24 @@ public class ExchangeFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await StopHostsAsync();
+        Simulator?.Dispose();
+    }
+
+    private async Task StopHostsAsync()
+    {
         if (_exchange is not null)
         {
             await _exchange.StopAsync();
             await _exchange.DisposeAsync();
+            _exchange = null;
         }
 
         if (_simulator is not null)
         {
             await _simulator.DisposeAsync();
+            _simulator = null;
         }
-
-        Simulator.Dispose();
     }
 
     /// <summary>A new VivoKey member, signed in to the exchange through the real OIDC flow (AutoTap).</summary>

@@ -104,13 +104,14 @@ public sealed class RelyingPartyFixture : SimulatorFixture
             BaseAddress = new Uri(RelyingPartyUrl),
         };
 
-    public override async Task DisposeAsync()
+    protected override async Task StopAsync()
     {
         if (_relyingParty is not null)
         {
             await _relyingParty.DisposeAsync();
+            _relyingParty = null;
         }
 
-        await base.DisposeAsync();
+        await base.StopAsync();
     }
 }

@@ -10,6 +10,8 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
+using Exchange.Testing;
+
 namespace VivoKey.Simulator.Tests.Support;
 
 public sealed record TokenSet(string AccessToken, string IdToken, string? RefreshToken, int ExpiresIn, string Scope);
@@ -28,26 +30,39 @@ public class SimulatorFixture : IAsyncLifetime
 
     private WebApplication? _simulator;
 
-    public SimulatorFixture()
-    {
-        SimulatorUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        RelyingPartyUrl = $"http://127.0.0.1:{FreePort.Next()}";
-        Receiver = new CallbackReceiver(FreePort.Next());
-        Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(SimulatorUrl) };
-    }
-
-    public string SimulatorUrl { get; }
+    public string SimulatorUrl { get; private set; } = "";
     public string Issuer => SimulatorUrl + "/openid";
-    public string RelyingPartyUrl { get; }
+    public string RelyingPartyUrl { get; private set; } = "";
     public string RedirectUri => RelyingPartyUrl + "/signin-oidc";
-    public CallbackReceiver Receiver { get; }
+    public CallbackReceiver Receiver { get; private set; } = null!;
 
     /// <summary>A client for the simulator that does not follow redirects.</summary>
-    public HttpClient Http { get; }
+    public HttpClient Http { get; private set; } = null!;
 
     protected virtual bool AutoTap => true;
 
     public async Task InitializeAsync()
+    {
+        // A port chosen free may be taken before our server binds it: then start again on others.
+        for (var attempt = 1; ; attempt++)
+        {
+            SimulatorUrl = $"http://127.0.0.1:{FreePort.Next()}";
+            RelyingPartyUrl = $"http://127.0.0.1:{FreePort.Next()}";
+            Receiver = new CallbackReceiver(FreePort.Next());
+            try
+            {
+                await StartAsync();
+                Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(SimulatorUrl) };
+                return;
+            }
+            catch (Exception ex) when (attempt < 5 && FreePort.IsAddressInUse(ex))
+            {
+                await StopAsync();
+            }
+        }
+    }
+
+    private async Task StartAsync()
     {
         await Receiver.StartAsync();
         var settings = new Dictionary<string, string?>
@@ -86,12 +101,18 @@ public class SimulatorFixture : IAsyncLifetime
 
     protected virtual Task OnStartedAsync() => Task.CompletedTask;
 
-    public virtual async Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        Http.Dispose();
+        Http?.Dispose();
+        await StopAsync();
+    }
+
+    protected virtual async Task StopAsync()
+    {
         if (_simulator is not null)
         {
             await _simulator.DisposeAsync();
+            _simulator = null;
         }
 
         await Receiver.DisposeAsync();
