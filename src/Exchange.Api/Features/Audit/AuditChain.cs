@@ -19,7 +19,8 @@ namespace Exchange.Api.Features.Audit;
 public sealed class AuditChain(ExchangeDbContext db)
 {
     private const long SealerLock = 7253018;
-    private const int Batch = 5000;
+    /// <summary>The most events one seal links; a full batch means more may be waiting.</summary>
+    public const int Batch = 5000;
     private static readonly byte[] Genesis = new byte[32];
 
     public sealed record Verification(bool Ok, long Checked, long? FirstBrokenSeq, long Unsealed);

@@ -16,10 +16,7 @@ public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
 {
     public async Task CreditAsync(Guid memberId, Asset asset, BigInteger amount, CancellationToken cancellationToken)
     {
-        // Create the row if needed, without a check-then-insert race.
-        await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO balances (member_id, asset, available, held) VALUES ({memberId}, {asset.Code}, 0, 0) ON CONFLICT DO NOTHING",
-            cancellationToken);
+        await EnsureRowAsync(memberId, asset.Code, cancellationToken);
         var balance = await LockAsync(memberId, asset.Code, cancellationToken)
             ?? throw new InvalidOperationException("The balance row was just created.");
         db.JournalEntries.Add(balance.Credit(amount, null, clock.GetUtcNow()));
@@ -50,9 +47,7 @@ public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
     /// <summary>Held of the sender → available of the receiver, in the caller's transaction.</summary>
     public async Task SettleTransferAsync(Transfer transfer, CancellationToken cancellationToken)
     {
-        await db.Database.ExecuteSqlAsync(
-            $"INSERT INTO balances (member_id, asset, available, held) VALUES ({transfer.ToMemberId}, {transfer.Asset}, 0, 0) ON CONFLICT DO NOTHING",
-            cancellationToken);
+        await EnsureRowAsync(transfer.ToMemberId, transfer.Asset, cancellationToken);
 
         // Lock both rows in one fixed order so two opposite transfers cannot deadlock.
         var first = transfer.MemberId.CompareTo(transfer.ToMemberId) < 0 ? transfer.MemberId : transfer.ToMemberId;
@@ -65,6 +60,12 @@ public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
         db.JournalEntries.Add(sender.SettleOut(transfer.Amount, transfer.Id, JournalKind.TransferOut, now));
         db.JournalEntries.Add(receiver.ReceiveTransfer(transfer.Amount, transfer.Id, now));
     }
+
+    /// <summary>Creates the balance row if needed, without a check-then-insert race.</summary>
+    private Task EnsureRowAsync(Guid memberId, string asset, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync(
+            $"INSERT INTO balances (member_id, asset, available, held) VALUES ({memberId}, {asset}, 0, 0) ON CONFLICT DO NOTHING",
+            cancellationToken);
 
     private Task<Balance?> LockAsync(Guid memberId, string asset, CancellationToken cancellationToken) =>
         db.Balances.FromSql($"SELECT *, xmin FROM balances WHERE member_id = {memberId} AND asset = {asset} FOR UPDATE")

@@ -15,7 +15,7 @@ public sealed class AuditSealing(IServiceScopeFactory scopes, ILogger<AuditSeali
                 await using var scope = scopes.CreateAsyncScope();
                 var chain = scope.ServiceProvider.GetRequiredService<AuditChain>();
                 // A full batch means more may be waiting: go on at once.
-                while (await chain.SealAsync(stoppingToken) >= 5000)
+                while (await chain.SealAsync(stoppingToken) >= AuditChain.Batch)
                 {
                 }
             }
