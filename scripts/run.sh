@@ -16,7 +16,10 @@ SIMULATOR_URL=${SIMULATOR_URL:-http://127.0.0.1:5090}
 EXCHANGE_URL=${EXCHANGE_URL:-http://127.0.0.1:5080}
 CHAIN_ID=31337
 ANVIL_URL=http://127.0.0.1:$ANVIL_PORT
-PG_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=exchange;Username=postgres"
+# The exchange runs as exchange_app, which may insert audit events but never change or delete them;
+# postgres owns the schema and migrates it at start-up (the exchange creates exchange_app if missing).
+PG_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=exchange;Username=exchange_app"
+PG_OWNER_CONNECTION="Host=127.0.0.1;Port=$PG_PORT;Database=exchange;Username=postgres"
 with_exchange=false
 [ -f src/Exchange.Api/Exchange.Api.csproj ] && [ "${SKIP_EXCHANGE:-}" != 1 ] && with_exchange=true
 
@@ -116,7 +119,8 @@ unix_socket_directories = ''
 max_connections = 300
 CONF
 fi
-pg_ctl -l "$logs/postgres.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null ||
+# Commit timestamps let the audit sealer chain events in commit order.
+pg_ctl -l "$logs/postgres.log" -o "-p $PG_PORT -c track_commit_timestamp=on" -w -t 60 start >/dev/null ||
   { tail -n 30 "$logs/postgres.log" >&2; fail "PostgreSQL did not start; see .data/logs/postgres.log"; }
 pg_started=true
 wait_until PostgreSQL .data/logs/postgres.log "" psql_admin -c "select 1"
@@ -147,6 +151,7 @@ wait_until "The VivoKey simulator" .data/logs/simulator.log "$!" curl -fsS -o /d
 if $with_exchange; then
   ASPNETCORE_ENVIRONMENT=Development Urls="$EXCHANGE_URL" \
     ConnectionStrings__Exchange="$PG_CONNECTION" \
+    ConnectionStrings__ExchangeOwner="$PG_OWNER_CONNECTION" \
     Ethereum__RpcUrl="$ANVIL_URL" \
     VivoKey__Authority="$SIMULATOR_URL/openid" \
     dotnet src/Exchange.Api/bin/Release/net10.0/Exchange.Api.dll --contentRoot "$PWD/src/Exchange.Api" >.data/logs/exchange.log 2>&1 &

@@ -106,7 +106,9 @@ public static class ExchangeApp
         var app = builder.Build();
         if (exchange.MigrateOnStartup)
         {
-            Migrations.Apply(app.Services);
+            // The schema's owner migrates and grants; the application runs as a role that cannot rewrite history.
+            Migrations.Apply(configuration.GetConnectionString("ExchangeOwner") ?? connectionString, connectionString,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Migrations).FullName!));
         }
 
         app.UseExceptionHandler();
@@ -209,8 +211,9 @@ public static class ExchangeApp
     {
         var storageOptions = new PostgreSqlStorageOptions
         {
-            SchemaName = "hangfire",
-            PrepareSchemaIfNecessary = true,
+            SchemaName = Migrations.JobsSchema,
+            // Installed at start-up by the schema's owner (Migrations.Apply); the application's role cannot create tables.
+            PrepareSchemaIfNecessary = false,
             // A person is watching their phone: pick up a tapped withdrawal at once, not after the default 15 s poll.
             // Plain polling: LISTEN/NOTIFY long polling was seen to leave jobs enqueued for tens of seconds here
             // (and hangs for good when its listener connection drops: Hangfire.PostgreSql issue 410).

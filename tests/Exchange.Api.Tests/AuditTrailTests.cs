@@ -156,7 +156,7 @@ public sealed class AuditTrailTests(ComplianceFixture system) : IClassFixture<Co
 
     private async Task TamperAsync(string sql)
     {
-        await using var connection = new NpgsqlConnection(system.ConnectionString);
+        await using var connection = new NpgsqlConnection(system.OwnerConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SET session_replication_role = replica; " + sql, connection);
         await command.ExecuteNonQueryAsync();

@@ -51,7 +51,13 @@ public class ExchangeFixture : IAsyncLifetime
     public string HotWalletAddress { get; }
     public OffsetClock Clock { get; } = new();
     public AnvilNode Anvil { get; private set; } = null!;
+    /// <summary>The exchange's own connection: the role that cannot change or delete audit events.</summary>
     public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The schema owner, a superuser: migrations, and tests that tamper behind the application's back.</summary>
+    public string OwnerConnectionString { get; private set; } = "";
+
+    public const string ApplicationRole = "exchange_app";
 
     /// <summary>The simulator's controls (no redirects followed).</summary>
     public HttpClient Simulator { get; private set; } = null!;
@@ -72,7 +78,8 @@ public class ExchangeFixture : IAsyncLifetime
     {
         var postgres = await PostgresServer.Shared;
         Anvil = await AnvilNode.Shared;
-        ConnectionString = await postgres.CreateDatabaseAsync("exchange");
+        OwnerConnectionString = await postgres.CreateDatabaseAsync("exchange");
+        ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(OwnerConnectionString) { Username = ApplicationRole }.ConnectionString;
         await Anvil.SetBalanceAsync(HotWalletAddress, 1000 * Ether);
 
         // A port chosen free may be taken before our server binds it: then start again on others.
@@ -120,6 +127,7 @@ public class ExchangeFixture : IAsyncLifetime
         {
             ["Urls"] = ExchangeUrl,
             ["ConnectionStrings:Exchange"] = ConnectionString,
+            ["ConnectionStrings:ExchangeOwner"] = OwnerConnectionString,
             ["Exchange:WorkerCount"] = "4",
             ["VivoKey:Authority"] = SimulatorUrl + "/openid",
             ["VivoKey:ValidationEndpoint"] = SimulatorUrl + "/v1.0/validate/",

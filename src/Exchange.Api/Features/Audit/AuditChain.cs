@@ -11,19 +11,27 @@ namespace Exchange.Api.Features.Audit;
 
 /// <summary>
 /// The audit trail's hash chain. Events are inserted by the transactions that change state, with
-/// no chain lock; the sealer links them afterwards, one sealer at a time (an advisory lock), and only
-/// events whose writing transaction has ended along with every transaction that began before it
-/// (writer_xid below the snapshot's xmin), so a transaction that took its sequence numbers early but
-/// committed late is sealed when it ends, never skipped. Each hash covers the one before it.
+/// no chain lock; the sealer links them afterwards, one sealer at a time (an advisory lock that no
+/// writer ever takes). Each pass links every committed event not yet in the chain, ordered by its
+/// transaction's commit timestamp (when the server tracks them; otherwise by transaction id), so
+/// the chain follows commit order, not the order sequence numbers were handed out: a transaction
+/// that took its numbers early and committed late is not yet visible to one pass and is linked by
+/// the next, after everything that committed before it. Each hash covers the one before it, and
+/// the head of the chain is kept apart, so deleting the newest events shows too.
 /// </summary>
 public sealed class AuditChain(ExchangeDbContext db)
 {
-    private const long SealerLock = 7253018;
+    /// <summary>The sealer's advisory lock; tests hold it to show that no writer waits on sealing.</summary>
+    public const long SealerLock = 7253018;
     /// <summary>The most events one seal links; a full batch means more may be waiting.</summary>
     public const int Batch = 5000;
     private static readonly byte[] Genesis = new byte[32];
 
-    public sealed record Verification(bool Ok, long Checked, long? FirstBrokenSeq, long Unsealed);
+    /// <summary>
+    /// FirstBrokenSeq names the first event whose link or hash does not hold; MissingAfterChainSeq is
+    /// set when the chain ends before the head the sealer recorded (its newest events were deleted).
+    /// </summary>
+    public sealed record Verification(bool Ok, long Checked, long? FirstBrokenSeq, long Unsealed, long? MissingAfterChainSeq = null);
 
     /// <summary>Seals what can be sealed now; returns how many events it linked.</summary>
     public async Task<int> SealAsync(CancellationToken cancellationToken)
@@ -52,12 +60,13 @@ public sealed class AuditChain(ExchangeDbContext db)
         var chains = new List<long>();
         var prevs = new List<byte[]>();
         var hashes = new List<byte[]>();
+        // Commit order where the server records commit timestamps (track_commit_timestamp); transaction-id order otherwise.
+        var commitOrder = await ScalarAsync<string>(connection, tx, "SELECT current_setting('track_commit_timestamp')", cancellationToken) == "on"
+            ? "pg_xact_commit_timestamp(writer_xid::xid) NULLS FIRST, writer_xid"
+            : "writer_xid";
         await using (var pending = new NpgsqlCommand(
-            $"""
-            SELECT seq, at, actor, action, subject, data::text FROM audit_events
-            WHERE chain_seq IS NULL AND writer_xid < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY writer_xid, seq LIMIT {Batch}
-            """, connection, tx))
+            $"SELECT seq, at, actor, action, subject, data::text FROM audit_events WHERE chain_seq IS NULL ORDER BY {commitOrder}, seq LIMIT {Batch}",
+            connection, tx))
         await using (var reader = await pending.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
@@ -84,6 +93,14 @@ public sealed class AuditChain(ExchangeDbContext db)
             seal.Parameters.AddWithValue("prevs", prevs.ToArray());
             seal.Parameters.AddWithValue("hashes", hashes.ToArray());
             await seal.ExecuteNonQueryAsync(cancellationToken);
+            await using var head = new NpgsqlCommand(
+                """
+                INSERT INTO audit_chain_head (id, chain_seq, hash, sealed_at) VALUES (1, @chain, @hash, now())
+                ON CONFLICT (id) DO UPDATE SET chain_seq = excluded.chain_seq, hash = excluded.hash, sealed_at = excluded.sealed_at
+                """, connection, tx);
+            head.Parameters.AddWithValue("chain", chainSeq);
+            head.Parameters.AddWithValue("hash", previous);
+            await head.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -119,6 +136,14 @@ public sealed class AuditChain(ExchangeDbContext db)
                 previous = hash;
             }
 
+            await reader.DisposeAsync();
+            // The newest events leave no gap behind them when deleted: the head the sealer recorded tells.
+            var recorded = await ScalarAsync<long?>(connection, null, "SELECT (SELECT chain_seq FROM audit_chain_head WHERE id = 1)", cancellationToken);
+            if (recorded is { } head && head > expected)
+            {
+                return new Verification(false, expected, null, unsealed, expected);
+            }
+
             return new Verification(true, expected, null, unsealed);
         }
         finally
@@ -143,6 +168,7 @@ public sealed class AuditChain(ExchangeDbContext db)
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? tx, string sql, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection, tx);
-        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is DBNull ? default! : (T)value!;
     }
 }
