@@ -6,6 +6,7 @@ using Exchange.Api.Features.Account;
 using Exchange.Api.Features.Audit;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
+using Exchange.Api.Features.Operations;
 using Exchange.Api.Features.Transfers;
 using Exchange.Api.Features.Withdrawals;
 using Exchange.Api.Infrastructure.Chain;
@@ -58,6 +59,7 @@ public static class ExchangeApp
         services.Configure<EthereumOptions>(configuration.GetSection(EthereumOptions.SectionName));
         services.Configure<ReconcilerOptions>(configuration.GetSection(ReconcilerOptions.Section));
         services.Configure<RoleOptions>(configuration.GetSection(RoleOptions.Section));
+        services.Configure<RefusalAuditOptions>(configuration.GetSection(RefusalAuditOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddDbContext<ExchangeDbContext>(db => db
@@ -91,11 +93,14 @@ public static class ExchangeApp
         services.AddScoped<LedgerPostings>();
         services.AddScoped<ChallengeIssuer>();
         services.AddScoped<RequestOutcomes>();
+        services.AddScoped<OperatorActionExecution>();
         services.AddScoped<JobScheduler>();
         services.AddScoped<SendChallengeJob>();
         services.AddScoped<WithdrawalJob>();
         services.AddScoped<Reconciler>();
         services.AddScoped<AuditChain>();
+        services.AddScoped<RoleGrants>();
+        services.AddSingleton<RefusalAudit>();
         services.AddSingleton<HotWallet>();
         services.AddSingleton<EthereumChain>();
 
@@ -111,6 +116,14 @@ public static class ExchangeApp
                 app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Migrations).FullName!));
         }
 
+        using (var scope = app.Services.CreateScope())
+        {
+            // Configuration grants the compliance and operator roles; the database holds them for every instance.
+            scope.ServiceProvider.GetRequiredService<RoleGrants>().ApplyToAllAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        // Outermost, so it sees the final status of every answer, the exception handler's included.
+        app.Use((http, next) => RefusalAudit.MiddlewareAsync(http, () => next(http)));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -154,19 +167,22 @@ public static class ExchangeApp
         RequestTransfer.Map(app);
         GetTransfer.Map(app);
         AuditEndpoints.Map(app);
+        OperationsEndpoints.Map(app);
         ApplyVivoKeyCallback.Map(app);
         if (app.Environment.IsDevelopment())
         {
             CreditDevFunds.Map(app);
         }
 
-        // Signed out: sent to sign in; signed in without the operator role: 403. The filter checks again.
+        // Signed out: sent to sign in; signed in without the operator or compliance role: 403. The filter checks
+        // again. Compliance sees the dashboard read-only: no retrying, deleting or triggering of jobs.
         app.MapHangfireDashboard("/hangfire", new DashboardOptions
         {
             Authorization = [new OperatorDashboardFilter()],
+            IsReadOnlyFunc = OperatorDashboardFilter.IsReadOnly,
             DashboardTitle = "Exchange jobs",
             DisplayStorageConnectionString = false,
-        }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator));
+        }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator, Roles.Compliance));
     }
 
     private static void AddAuthentication(IServiceCollection services, IConfiguration configuration)
@@ -188,6 +204,7 @@ public static class ExchangeApp
                 cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
                 cookie.LoginPath = "/login";
                 // The API answers 401/403; pages are sent to sign in, or answer 403.
+                cookie.Events.OnValidatePrincipal = RoleGrants.RecheckAsync;
                 cookie.Events.OnRedirectToLogin = context => Deny(context, StatusCodes.Status401Unauthorized);
                 cookie.Events.OnRedirectToAccessDenied = context => Deny(context, StatusCodes.Status403Forbidden);
             })

@@ -113,16 +113,23 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
     }
 
     [Fact]
-    public async Task Someone_elses_withdrawal_is_not_found()
+    public async Task Someone_elses_withdrawal_is_forbidden_and_the_attempt_audited()
     {
         using var owner = await system.NewTraderAsync();
         await owner.CreditAsync("2");
         var id = await owner.AcceptedWithdrawalAsync("1", Valid);
         using var other = await system.NewTraderAsync();
 
-        Assert.Equal(HttpStatusCode.NotFound, (await other.Http.GetAsync($"/api/withdrawals/{id}")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await other.Http.PostAsync($"/api/withdrawals/{id}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.Http.GetAsync($"/api/withdrawals/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.Http.PostAsync($"/api/withdrawals/{id}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.Http.GetAsync($"/api/withdrawals/{Guid.NewGuid()}")).StatusCode);
         Assert.Equal("pending_approval", (await owner.WithdrawalAsync(id))["status"]!.GetValue<string>());
+        Assert.Equal(("1", "1"), await owner.BalanceAsync());
+
+        var denied = await system.InScopeAsync((db, _) => db.AuditEvents.Where(a => a.Actor == "member:" + other.Subject && a.Action == "access.denied")
+            .Select(a => a.Data).ToListAsync());
+        Assert.Equal(2, denied.Count);
+        Assert.All(denied, d => Assert.Contains(id.ToString(), d, StringComparison.Ordinal));
     }
 
     private async Task AssertNothingHappenedAsync(Trader trader)

@@ -77,7 +77,7 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
     public async Task An_id_we_never_issued_gets_404_and_changes_nothing()
     {
         var (trader, id, challenge) = await AcceptedChallengeAsync();
-        var before = await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.unknown_id"));
+        var before = await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.forged"));
 
         // A random string, and a well-formed id whose MAC is not ours.
         Assert.Equal(HttpStatusCode.NotFound, await PostCallbackAsync(new { success = true, id = "made-up", vivo_id = "x" }));
@@ -86,7 +86,7 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
 
         Assert.Equal("pending_approval", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
         Assert.Equal(("4", "1"), await trader.BalanceAsync());
-        Assert.Equal(before + 2, await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.unknown_id")));
+        Assert.Equal(before + 2, await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.forged")));
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed class TransferTests(ExchangeFixture system) : IClassFixture<Exchan
         using var response = await sender.TransferAsync("1", receiver.Subject);
         var id = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
 
-        Assert.Equal(HttpStatusCode.NotFound, (await receiver.Http.GetAsync($"/api/transfers/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await receiver.Http.GetAsync($"/api/transfers/{id}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await sender.Http.GetAsync($"/api/transfers/{id}")).StatusCode);
     }
 }

@@ -125,6 +125,36 @@ namespace Exchange.Migrations.Migrations
                     b.ToTable("members", (string)null);
                 });
 
+            modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberRole", b =>
+                {
+                    b.Property<Guid>("MemberId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("member_id");
+
+                    b.Property<string>("Role")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("role");
+
+                    b.Property<DateTimeOffset>("GrantedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("granted_at");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("source");
+
+                    b.HasKey("MemberId", "Role")
+                        .HasName("pk_member_roles");
+
+                    b.HasIndex("Role")
+                        .HasDatabaseName("ix_member_roles_role");
+
+                    b.ToTable("member_roles", (string)null);
+                });
+
             modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberToken", b =>
                 {
                     b.Property<Guid>("MemberId")
@@ -488,6 +518,90 @@ namespace Exchange.Migrations.Migrations
                     b.ToTable("journal_entries", (string)null);
                 });
 
+            modelBuilder.Entity("Exchange.Domain.Operations.OperatorAction", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("kind");
+
+                    b.Property<Guid>("OperatorMemberId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("operator_member_id");
+
+                    b.Property<string>("OperatorSubject")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("operator_subject");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("Result")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("result");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TargetId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("target_id");
+
+                    b.Property<string>("TargetKind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("target_kind");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_operator_actions");
+
+                    b.HasIndex("OperatorMemberId")
+                        .HasDatabaseName("ix_operator_actions_operator_member_id");
+
+                    b.HasIndex("TargetId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_operator_actions_one_awaiting_per_target")
+                        .HasFilter("status = 'awaiting_tap'");
+
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_operator_actions_status_created_at");
+
+                    b.HasIndex("TargetId", "CreatedAt")
+                        .HasDatabaseName("ix_operator_actions_target_id_created_at");
+
+                    b.ToTable("operator_actions", (string)null);
+                });
+
             modelBuilder.Entity("Exchange.Domain.Transfers.Transfer", b =>
                 {
                     b.Property<Guid>("Id")
@@ -668,6 +782,16 @@ namespace Exchange.Migrations.Migrations
                     b.ToTable("data_protection_keys", (string)null);
                 });
 
+            modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberRole", b =>
+                {
+                    b.HasOne("Exchange.Api.Infrastructure.Persistence.Member", null)
+                        .WithMany()
+                        .HasForeignKey("MemberId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_member_roles_members_member_id");
+                });
+
             modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberToken", b =>
                 {
                     b.HasOne("Exchange.Api.Infrastructure.Persistence.Member", null)
@@ -696,6 +820,16 @@ namespace Exchange.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_balances_members_member_id");
+                });
+
+            modelBuilder.Entity("Exchange.Domain.Operations.OperatorAction", b =>
+                {
+                    b.HasOne("Exchange.Api.Infrastructure.Persistence.Member", null)
+                        .WithMany()
+                        .HasForeignKey("OperatorMemberId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_operator_actions_members_operator_member_id");
                 });
 
             modelBuilder.Entity("Exchange.Domain.Transfers.Transfer", b =>

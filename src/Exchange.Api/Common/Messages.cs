@@ -15,6 +15,9 @@ public interface IIdempotent : ITransactional
 
 public sealed class NotFoundException(string message) : Exception(message);
 
+/// <summary>The thing exists, but it is not the caller's (HTTP 403).</summary>
+public sealed class ForbiddenException(string message) : Exception(message);
+
 /// <summary>The request was understood but conflicts with the current state (HTTP 409).</summary>
 public sealed class ConflictException(string message, string? field = null) : Exception(message)
 {

@@ -52,4 +52,10 @@ public static class Actors
     public const string VivoKey = "vivokey";
 
     public static string Member(string subject) => "member:" + subject;
+
+    /// <summary>An operator acting on someone else's request, after confirming with their own implant.</summary>
+    public static string Operator(string subject) => "operator:" + subject;
+
+    /// <summary>A caller who was not signed in, by network address.</summary>
+    public static string Anonymous(string address) => "anonymous:" + address;
 }

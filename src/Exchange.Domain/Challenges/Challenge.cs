@@ -22,12 +22,18 @@ public sealed class Challenge
     }
 
     public Challenge(Guid id, ApprovalRequest request, byte[] idHash, byte[] sealedId, string message, DateTimeOffset createdAt, DateTimeOffset deadline)
+        : this(id, request.Kind, request.Id, request.MemberId, idHash, sealedId, message, createdAt, deadline)
+    {
+    }
+
+    /// <summary>A challenge for something other than a trader's request: an operator's action, confirmed by the operator.</summary>
+    public Challenge(Guid id, string requestKind, Guid requestId, Guid memberId, byte[] idHash, byte[] sealedId, string message, DateTimeOffset createdAt, DateTimeOffset deadline)
     {
         SealedId = sealedId;
         Id = id;
-        RequestId = request.Id;
-        RequestKind = request.Kind;
-        MemberId = request.MemberId;
+        RequestId = requestId;
+        RequestKind = requestKind;
+        MemberId = memberId;
         IdHash = idHash;
         Message = message;
         CreatedAt = createdAt;
@@ -38,6 +44,7 @@ public sealed class Challenge
 
     public Guid Id { get; private set; }
     public Guid RequestId { get; private set; }
+    /// <summary>"withdrawal", "transfer" or "operator_action": what the tap approves.</summary>
     public string RequestKind { get; private set; } = "";
     public Guid MemberId { get; private set; }
 
@@ -87,6 +94,18 @@ public sealed class Challenge
     }
 
     public void RecordSendAttempt() => SendAttempts++;
+
+    /// <summary>An operator asked for another send now: only while VivoKey has not accepted it.</summary>
+    public bool SendAgainAt(DateTimeOffset at)
+    {
+        if (State != ChallengeState.Sending)
+        {
+            return false;
+        }
+
+        NextSendAt = at;
+        return true;
+    }
 
     /// <summary>Ends the challenge once; false when it had already ended.</summary>
     public bool End(string outcome, DateTimeOffset at, string? vivoId = null)

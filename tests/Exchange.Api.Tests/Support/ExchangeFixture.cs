@@ -143,6 +143,9 @@ public class ExchangeFixture : IAsyncLifetime
             ["Reconciler:Cron"] = "0 0 1 1 *",
             ["Reconciler:GraceSeconds"] = "30",
             ["Roles:Operators:0"] = "operator-1",
+            // Tests post many refused requests from one address; the rate limit has a test class of its own.
+            ["RefusalAudit:PerKeyPerMinute"] = "1000",
+            ["RefusalAudit:PerMinute"] = "10000",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         Configure(settings);

@@ -20,8 +20,12 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
             DomainException d => (400, d.Message, null),
             ConflictException c => (409, c.Message, c.Field is null ? null : new Dictionary<string, string[]> { [c.Field] = [c.Message] }),
             NotFoundException n => (404, n.Message, null),
+            ForbiddenException f => (403, f.Message, null),
             UnauthorizedAccessException => (401, "Sign in first.", null),
             BadHttpRequestException b => (b.StatusCode, "The request could not be read.", null),
+            // A unique index said no: another request for the same thing got there first.
+            Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation } } =>
+                (409, "Another request for the same thing is already in progress.", null),
             _ => (0, "", null),
         };
         if (status == 0)
@@ -42,6 +46,7 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
         }
 
         http.Response.StatusCode = status;
+        http.Items[Features.Audit.RefusalAudit.ProblemItem] = problem;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 

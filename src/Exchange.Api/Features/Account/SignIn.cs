@@ -116,7 +116,7 @@ public static class SignIn
         var services = context.HttpContext.RequestServices;
         var db = services.GetRequiredService<ExchangeDbContext>();
         var tokens = services.GetRequiredService<MemberTokens>();
-        var roles = services.GetRequiredService<IOptions<RoleOptions>>().Value;
+        var grants = services.GetRequiredService<RoleGrants>();
         var clock = services.GetRequiredService<TimeProvider>();
         var ct = context.HttpContext.RequestAborted;
 
@@ -146,10 +146,12 @@ public static class SignIn
 
         var identity = (ClaimsIdentity)principal.Identity!;
         identity.AddClaim(new Claim(ExchangeClaims.MemberId, member.Id.ToString()));
-        foreach (var role in RolesOf(subject, email, roles))
+        foreach (var role in await grants.ApplyAsync(member.Id, subject, email, ct))
         {
             identity.AddClaim(new Claim(ExchangeClaims.Role, role));
         }
+
+        RoleGrants.MarkChecked(context.Properties!.Items, now);
     }
 
     /// <summary>Roles come from configuration, never from the client.</summary>

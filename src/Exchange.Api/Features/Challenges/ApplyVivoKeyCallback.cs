@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Exchange.Api.Common;
+using Exchange.Api.Features.Audit;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
@@ -29,6 +30,8 @@ public static class ApplyVivoKeyCallback
         /// <summary>The challenge had already ended: a repeat or a late callback, recorded and ignored.</summary>
         AlreadyEnded,
         UnknownId,
+        /// <summary>The id carries no valid MAC: not one we issued. Audited by the endpoint, rate-limited.</summary>
+        Forged,
         VivoIdMismatch,
     }
 
@@ -39,6 +42,7 @@ public static class ApplyVivoKeyCallback
         LedgerPostings ledger,
         MemberTokens tokens,
         JobScheduler jobs,
+        Operations.OperatorActionExecution operatorActions,
         TimeProvider clock) : ICommandHandler<Command, Outcome>
     {
         public async ValueTask<Outcome> Handle(Command command, CancellationToken cancellationToken)
@@ -46,9 +50,8 @@ public static class ApplyVivoKeyCallback
             db.Actor = Actors.VivoKey;
             if (!keys.IsAuthentic(command.Id))
             {
-                // Not an id we issued: refused before any lookup of challenges.
-                await AuditAloneAsync("callback.unknown_id", "vivokey:callback", command, cancellationToken);
-                return Outcome.UnknownId;
+                // Not an id we issued: refused before any lookup of challenges, and before any write.
+                return Outcome.Forged;
             }
 
             var idHash = ChallengeIds.Hash(command.Id);
@@ -82,6 +85,12 @@ public static class ApplyVivoKeyCallback
             {
                 db.Audit("callback.ignored", subject, new { challengeOutcome = challenge.Outcome, received = Received(command) }, now);
                 return (Outcome.AlreadyEnded, null);
+            }
+
+            if (challenge.RequestKind == Domain.Operations.OperatorAction.ChallengeKind)
+            {
+                // The operator's own tap on an action of theirs: nothing happened until now.
+                return (Outcome.Applied, await operatorActions.ApplyAsync(challenge, command.Success, command.Error, command.VivoId, cancellationToken));
             }
 
             var request = await outcomes.FindAsync(challenge, cancellationToken)
@@ -121,14 +130,8 @@ public static class ApplyVivoKeyCallback
             }
         }
 
-        private async Task AuditAloneAsync(string action, string subject, Command command, CancellationToken cancellationToken)
-        {
-            db.Audit(action, subject, Received(command), clock.GetUtcNow());
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
         // The id is a bearer secret until its challenge ends: audit only a prefix of it.
-        private static object Received(Command c) => new
+        internal static object Received(Command c) => new
         {
             success = c.Success,
             idPrefix = c.Id.Length > 8 ? c.Id[..8] : c.Id,
@@ -140,22 +143,28 @@ public static class ApplyVivoKeyCallback
     private const int MaxBodyBytes = 8 * 1024;
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapPost("/vivokey/callback", async (HttpContext http, IMediator mediator, ExchangeDbContext db, TimeProvider clock) =>
+        app.MapPost("/vivokey/callback", async (HttpContext http, IMediator mediator, RefusalAudit refusals) =>
         {
+            // The callback is unauthenticated: anything that is not ours is audited by address, rate-limited.
+            var caller = RefusalAudit.ActorOf(http);
             var command = await ReadAsync(http.Request);
             if (command is null)
             {
-                db.Actor = Actors.VivoKey;
-                db.Audit("callback.malformed", "vivokey:callback", new { contentLength = http.Request.ContentLength }, clock.GetUtcNow());
-                await db.SaveChangesAsync(http.RequestAborted);
+                await refusals.RecordAsync(caller, "callback.malformed", "vivokey:callback", new { contentLength = http.Request.ContentLength });
                 return Results.Problem(statusCode: 400, title: "The callback body is not the documented shape: { success, message?, error?, vivo_id, id }.");
             }
 
-            return await mediator.Send(command, http.RequestAborted) switch
+            var outcome = await mediator.Send(command, http.RequestAborted);
+            if (outcome == Outcome.Forged)
+            {
+                await refusals.RecordAsync(caller, "callback.forged", "vivokey:callback", Handler.Received(command));
+            }
+
+            return outcome switch
             {
                 Outcome.Applied => Results.Ok(new { applied = true }),
                 Outcome.AlreadyEnded => Results.Ok(new { applied = false, reason = "The challenge had already ended; nothing changed." }),
-                Outcome.UnknownId => Results.Problem(statusCode: 404, title: "No challenge has that id."),
+                Outcome.UnknownId or Outcome.Forged => Results.Problem(statusCode: 404, title: "No challenge has that id."),
                 _ => Results.Problem(statusCode: 409, title: "vivo_id does not match the one VivoKey gave for this challenge."),
             };
         }).AllowAnonymous();

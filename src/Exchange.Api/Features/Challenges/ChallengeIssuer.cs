@@ -34,15 +34,19 @@ public sealed class ChallengeIssuer(
         }
     }
 
-    public Challenge Issue(ApprovalRequest request, string message)
+    public Challenge Issue(ApprovalRequest request, string message) =>
+        IssueFor(request.Kind, request.Id, request.MemberId, request.AuditSubject, message);
+
+    /// <summary>A challenge to the member for anything the tap approves: a request, or an operator's action.</summary>
+    public Challenge IssueFor(string kind, Guid requestId, Guid memberId, string auditSubject, string message)
     {
         var id = keys.NewId();
         var now = clock.GetUtcNow();
         var challenge = new Challenge(
-            Guid.CreateVersion7(), request, ChallengeIds.Hash(id), keys.Seal(id), message, now,
+            Guid.CreateVersion7(), kind, requestId, memberId, ChallengeIds.Hash(id), keys.Seal(id), message, now,
             now.AddSeconds(options.Value.ChallengeTimeoutSeconds));
         db.Challenges.Add(challenge);
-        db.Audit("challenge.issued", request.AuditSubject, new { challengeId = challenge.Id, message, deadline = challenge.Deadline }, now);
+        db.Audit("challenge.issued", auditSubject, new { challengeId = challenge.Id, message, deadline = challenge.Deadline }, now);
         afterCommit.Add(() => jobs.SendChallenge(challenge.Id));
         return challenge;
     }

@@ -21,8 +21,13 @@ public static class GetTransfer
         public async ValueTask<View> Handle(Query query, CancellationToken cancellationToken)
         {
             var transfer = await db.Transfers.AsNoTracking()
-                .SingleOrDefaultAsync(t => t.Id == query.Id && t.MemberId == query.MemberId, cancellationToken)
-                ?? throw new NotFoundException("No transfer of yours has that id.");
+                .SingleOrDefaultAsync(t => t.Id == query.Id, cancellationToken)
+                ?? throw new NotFoundException("No transfer has that id.");
+            if (transfer.MemberId != query.MemberId)
+            {
+                throw new ForbiddenException("This transfer belongs to another member.");
+            }
+
             var receiver = await db.Members.AsNoTracking().SingleAsync(m => m.Id == transfer.ToMemberId, cancellationToken);
             var history = await StatusHistory.ForAsync(db, transfer.AuditSubject, cancellationToken);
             var asset = Asset.Find(transfer.Asset)!;

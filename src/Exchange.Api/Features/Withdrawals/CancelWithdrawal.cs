@@ -24,9 +24,14 @@ public static class CancelWithdrawal
             // The challenge first, then the withdrawal: a callback or the reconciler racing this cancel waits, then finds it ended.
             var challenge = await db.LockChallengeOfRequestAsync(command.Id, cancellationToken);
             var withdrawal = await db.Withdrawals
-                .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {command.Id} AND member_id = {command.MemberId} FOR UPDATE")
+                .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {command.Id} FOR UPDATE")
                 .SingleOrDefaultAsync(cancellationToken)
-                ?? throw new NotFoundException("No withdrawal of yours has that id.");
+                ?? throw new NotFoundException("No withdrawal has that id.");
+            if (withdrawal.MemberId != command.MemberId)
+            {
+                throw new ForbiddenException("This withdrawal belongs to another member.");
+            }
+
             if (withdrawal.Status != RequestStatus.PendingApproval)
             {
                 throw new ConflictException($"Only a withdrawal waiting for approval can be cancelled; this one is {withdrawal.Status.ToWire()}.");

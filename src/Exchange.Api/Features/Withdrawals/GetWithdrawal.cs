@@ -22,10 +22,15 @@ public static class GetWithdrawal
     {
         public async ValueTask<View> Handle(Query query, CancellationToken cancellationToken)
         {
-            // Someone else's withdrawal is as absent as one that does not exist.
             var withdrawal = await db.Withdrawals.AsNoTracking()
-                .SingleOrDefaultAsync(w => w.Id == query.Id && w.MemberId == query.MemberId, cancellationToken)
-                ?? throw new NotFoundException("No withdrawal of yours has that id.");
+                .SingleOrDefaultAsync(w => w.Id == query.Id, cancellationToken)
+                ?? throw new NotFoundException("No withdrawal has that id.");
+            if (withdrawal.MemberId != query.MemberId)
+            {
+                // Refused, and the refusal audited (ids are random; naming it "not yours" reveals nothing useful).
+                throw new ForbiddenException("This withdrawal belongs to another member.");
+            }
+
             var history = await StatusHistory.ForAsync(db, withdrawal.AuditSubject, cancellationToken);
             return ToView(withdrawal, history);
         }

@@ -98,20 +98,11 @@ public sealed class Reconciler(
                     return (RequestStatus?)null;
                 }
 
-                var request = await outcomes.FindAsync(challenge, cancellationToken)
-                    ?? throw new InvalidOperationException($"Challenge {challenge.Id} has no request.");
-                if (request.Status != RequestStatus.PendingApproval)
-                {
-                    challenge.End(request.Status.ToWire(), clock.GetUtcNow());
-                    return null;
-                }
-
                 var status = challenge.State == ChallengeState.Accepted ? RequestStatus.Expired : RequestStatus.Failed;
                 var reason = status == RequestStatus.Expired
                     ? "No answer from VivoKey by the deadline."
                     : $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).";
-                await outcomes.EndAsync(request, challenge, status, reason, cancellationToken);
-                return status;
+                return await outcomes.EndPendingAsync(challenge, status, reason, cancellationToken);
             }, cancellationToken);
             expired += outcome == RequestStatus.Expired ? 1 : 0;
             failed += outcome == RequestStatus.Failed ? 1 : 0;

@@ -131,18 +131,6 @@ public sealed class SendChallengeJob(
             await EndWithinAsync(challenge, outcome, error, cancellationToken);
         }, cancellationToken);
 
-    private async Task EndWithinAsync(Challenge challenge, RequestStatus outcome, string error, CancellationToken cancellationToken)
-    {
-        if (challenge.IsEnded)
-        {
-            return;
-        }
-
-        var request = await outcomes.FindAsync(challenge, cancellationToken)
-            ?? throw new InvalidOperationException($"Challenge {challenge.Id} has no request.");
-        if (request.Status == RequestStatus.PendingApproval)
-        {
-            await outcomes.EndAsync(request, challenge, outcome, error, cancellationToken);
-        }
-    }
+    private Task EndWithinAsync(Challenge challenge, RequestStatus outcome, string error, CancellationToken cancellationToken) =>
+        outcomes.EndPendingAsync(challenge, outcome, error, cancellationToken);
 }

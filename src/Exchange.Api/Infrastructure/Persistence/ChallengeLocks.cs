@@ -15,3 +15,10 @@ public static class ChallengeLocks
     public static Task<Challenge?> LockChallengeOfRequestAsync(this ExchangeDbContext db, Guid requestId, CancellationToken cancellationToken) =>
         db.Challenges.FromSql($"SELECT *, xmin FROM challenges WHERE request_id = {requestId} FOR UPDATE").SingleOrDefaultAsync(cancellationToken);
 }
+
+public static class OperatorActionLocks
+{
+    /// <summary>Taken after the action's challenge, as every writer of a request takes its challenge first.</summary>
+    public static Task<Exchange.Domain.Operations.OperatorAction> LockOperatorActionAsync(this ExchangeDbContext db, Guid actionId, CancellationToken cancellationToken) =>
+        db.OperatorActions.FromSql($"SELECT *, xmin FROM operator_actions WHERE id = {actionId} FOR UPDATE").SingleAsync(cancellationToken);
+}

@@ -14,6 +14,20 @@ public sealed class Member
     public DateTimeOffset LastSignInAt { get; set; }
 }
 
+/// <summary>
+/// A role granted to a member. Granted by configuration (VivoKey subject or email), written here at
+/// start-up and at each sign-in, so every instance and the audit trail see the same grants.
+/// </summary>
+public sealed class MemberRole
+{
+    public Guid MemberId { get; set; }
+    public string Role { get; set; } = "";
+    public DateTimeOffset GrantedAt { get; set; }
+
+    /// <summary>Where the grant came from: "configuration".</summary>
+    public string Source { get; set; } = "";
+}
+
 /// <summary>The member's VivoKey tokens, encrypted at rest with ASP.NET Data Protection.</summary>
 public sealed class MemberToken
 {

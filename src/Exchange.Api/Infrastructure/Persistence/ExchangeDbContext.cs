@@ -3,6 +3,7 @@ using Exchange.Domain.Audit;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using Exchange.Domain.Ledger;
+using Exchange.Domain.Operations;
 using Exchange.Domain.Transfers;
 using Exchange.Domain.Withdrawals;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
@@ -22,6 +23,8 @@ public sealed class ExchangeDbContext(DbContextOptions<ExchangeDbContext> option
 
     public DbSet<Member> Members => Set<Member>();
     public DbSet<MemberToken> MemberTokens => Set<MemberToken>();
+    public DbSet<MemberRole> MemberRoles => Set<MemberRole>();
+    public DbSet<OperatorAction> OperatorActions => Set<OperatorAction>();
     public DbSet<Balance> Balances => Set<Balance>();
     public DbSet<JournalEntry> JournalEntries => Set<JournalEntry>();
     public DbSet<Withdrawal> Withdrawals => Set<Withdrawal>();
@@ -78,6 +81,37 @@ public sealed class ExchangeDbContext(DbContextOptions<ExchangeDbContext> option
             e.Property(m => m.Subject).HasMaxLength(255);
             e.Property(m => m.Name).HasMaxLength(255);
             e.Property(m => m.Email).HasMaxLength(320);
+        });
+
+        model.Entity<MemberRole>(e =>
+        {
+            e.ToTable("member_roles");
+            e.HasKey(r => new { r.MemberId, r.Role });
+            e.Property(r => r.Role).HasMaxLength(32);
+            e.Property(r => r.Source).HasMaxLength(32);
+            e.HasIndex(r => r.Role);
+            e.HasOne<Member>().WithMany().HasForeignKey(r => r.MemberId);
+        });
+
+        model.Entity<OperatorAction>(e =>
+        {
+            e.ToTable("operator_actions");
+            e.HasKey(a => a.Id);
+            e.Property(a => a.Kind).HasConversion(new ValueConverter<OperatorActionKind, string>(k => k.ToWire(), s => Exchange.Domain.Operations.OperatorActions.ParseKind(s))).HasMaxLength(32);
+            e.Property(a => a.Status).HasConversion(new ValueConverter<OperatorActionStatus, string>(k => k.ToWire(), s => Exchange.Domain.Operations.OperatorActions.ParseStatus(s))).HasMaxLength(32);
+            e.Property(a => a.OperatorSubject).HasMaxLength(255);
+            e.Property(a => a.TargetKind).HasMaxLength(16);
+            e.Property(a => a.Reason).HasMaxLength(500);
+            e.Property(a => a.Result).HasMaxLength(500);
+            e.Property(a => a.Version).IsRowVersion();
+            e.Ignore(a => a.AuditSubject);
+            e.Ignore(a => a.TargetSubject);
+            e.Ignore(a => a.IsEnded);
+            e.HasIndex(a => new { a.TargetId, a.CreatedAt });
+            e.HasIndex(a => new { a.Status, a.CreatedAt });
+            // One action awaiting its tap per request: a second operator sees the first, not a race.
+            e.HasIndex(a => a.TargetId).IsUnique().HasFilter("status = 'awaiting_tap'").HasDatabaseName("ix_operator_actions_one_awaiting_per_target");
+            e.HasOne<Member>().WithMany().HasForeignKey(a => a.OperatorMemberId);
         });
 
         model.Entity<MemberToken>(e =>
