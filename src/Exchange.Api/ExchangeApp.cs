@@ -39,6 +39,12 @@ public sealed class ExchangeOptions
     public bool ServeApi { get; set; } = true;
 
     public int WorkerCount { get; set; } = Math.Max(4, Environment.ProcessorCount * 4);
+
+    /// <summary>Test-only: a crash point to kill the process at, once (see <see cref="Infrastructure.CrashPoints"/>).</summary>
+    public string? CrashAt { get; set; }
+
+    /// <summary>Test-only: the file that records the crash happened, so the restarted process passes the point.</summary>
+    public string? CrashMarker { get; set; }
 }
 
 /// <summary>Builds the exchange's host; Program runs it, and tests start it on ports of their own.</summary>
@@ -55,6 +61,7 @@ public static class ExchangeApp
             ?? throw new InvalidOperationException("ConnectionStrings:Exchange is not configured.");
 
         services.AddSingleton(Options.Create(exchange));
+        services.AddSingleton<Infrastructure.CrashPoints>();
         services.Configure<VivoKeyOptions>(configuration.GetSection(VivoKeyOptions.Section));
         services.Configure<EthereumOptions>(configuration.GetSection(EthereumOptions.SectionName));
         services.Configure<ReconcilerOptions>(configuration.GetSection(ReconcilerOptions.Section));
@@ -100,6 +107,7 @@ public static class ExchangeApp
         services.AddScoped<Reconciler>();
         services.AddScoped<AuditChain>();
         services.AddScoped<RoleGrants>();
+        services.AddScoped<InvariantChecker>();
         services.AddSingleton<RefusalAudit>();
         services.AddSingleton<HotWallet>();
         services.AddSingleton<EthereumChain>();
@@ -109,6 +117,7 @@ public static class ExchangeApp
         services.AddHealthChecks();
 
         var app = builder.Build();
+        Infrastructure.CrashPoints.Validate(exchange, app.Environment);
         if (exchange.MigrateOnStartup)
         {
             // The schema's owner migrates and grants; the application runs as a role that cannot rewrite history.
@@ -116,8 +125,9 @@ public static class ExchangeApp
                 app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Migrations).FullName!));
         }
 
-        using (var scope = app.Services.CreateScope())
+        if (exchange.ServeApi)
         {
+            using var scope = app.Services.CreateScope();
             // Configuration grants the compliance and operator roles; the database holds them for every instance.
             scope.ServiceProvider.GetRequiredService<RoleGrants>().ApplyToAllAsync(CancellationToken.None).GetAwaiter().GetResult();
         }

@@ -1,6 +1,32 @@
 using Exchange.Api;
+using Exchange.Api.Features.Operations;
+
+// The operator's command line, with the same configuration as the service:
+//   Exchange.Api check-invariants   prints each invariant as held or broken; exits 0 when all hold, 1 otherwise.
+//   Exchange.Api reconcile          runs one reconciler pass now (the running instances do the work it enqueues).
+if (args.Length > 0 && args[0] is "check-invariants" or "reconcile")
+{
+    var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Exchange:RunJobs"] = "false",
+        ["Exchange:ServeApi"] = "false",
+        ["Exchange:MigrateOnStartup"] = "false",
+    }));
+    await using var scope = tool.Services.CreateAsyncScope();
+    if (args[0] == "reconcile")
+    {
+        var pass = await scope.ServiceProvider.GetRequiredService<Exchange.Api.Infrastructure.Jobs.Reconciler>().RunAsync(CancellationToken.None);
+        Console.WriteLine(pass);
+        return 0;
+    }
+
+    var report = await scope.ServiceProvider.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None);
+    Console.WriteLine(InvariantChecker.Format(report));
+    return report.Ok ? 0 : 1;
+}
 
 ExchangeApp.Build(args).Run();
+return 0;
 
 /// <summary>The entry point; public so test hosts can name the assembly.</summary>
 public partial class Program;

@@ -123,6 +123,33 @@ public class ExchangeFixture : IAsyncLifetime
         });
         await _simulator.StartAsync();
 
+        if (!StartsExchangeInProcess)
+        {
+            return;
+        }
+
+        var settings = ExchangeSettings();
+        _exchange = ExchangeApp.Build(["--environment", "Development"], builder =>
+        {
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Services.AddSingleton<TimeProvider>(Clock);
+            // EXCHANGE_TEST_LOGS=1 shows the exchange's warnings and errors on the console.
+            if (Environment.GetEnvironmentVariable("EXCHANGE_TEST_LOGS") != "1")
+            {
+                builder.Logging.ClearProviders();
+            }
+        });
+        await _exchange.StartAsync();
+        LogProvider.SetCurrentLogProvider(QuietHangfireLog.Instance);
+    }
+
+    /// <summary>False for a class that runs the exchange as real OS processes (see <see cref="ExchangeProcess"/>).</summary>
+    protected virtual bool StartsExchangeInProcess => true;
+
+    /// <summary>The exchange's settings for this system: the in-process host's, or a process's environment.</summary>
+    public Dictionary<string, string?> ExchangeSettings()
+    {
         var settings = new Dictionary<string, string?>
         {
             ["Urls"] = ExchangeUrl,
@@ -147,21 +174,10 @@ public class ExchangeFixture : IAsyncLifetime
             ["RefusalAudit:PerKeyPerMinute"] = "1000",
             ["RefusalAudit:PerMinute"] = "10000",
             ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Exchange"] = "Information",
         };
         Configure(settings);
-        _exchange = ExchangeApp.Build(["--environment", "Development"], builder =>
-        {
-            builder.Configuration.Sources.Clear();
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.Services.AddSingleton<TimeProvider>(Clock);
-            // EXCHANGE_TEST_LOGS=1 shows the exchange's warnings and errors on the console.
-            if (Environment.GetEnvironmentVariable("EXCHANGE_TEST_LOGS") != "1")
-            {
-                builder.Logging.ClearProviders();
-            }
-        });
-        await _exchange.StartAsync();
-        LogProvider.SetCurrentLogProvider(QuietHangfireLog.Instance);
+        return settings;
     }
 
     public async Task DisposeAsync()

@@ -10,7 +10,7 @@ namespace Exchange.Api.Common.Behaviors;
 /// commit. With an Idempotency-Key, the key is claimed first by a unique index: a concurrent
 /// request with the same key waits on that index until the first commits, then gets its answer.
 /// </summary>
-public sealed class TransactionBehavior<TMessage, TResponse>(ExchangeDbContext db, AfterCommit afterCommit, TimeProvider clock)
+public sealed class TransactionBehavior<TMessage, TResponse>(ExchangeDbContext db, AfterCommit afterCommit, TimeProvider clock, Infrastructure.CrashPoints crash)
     : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
@@ -62,6 +62,11 @@ public sealed class TransactionBehavior<TMessage, TResponse>(ExchangeDbContext d
         {
             afterCommit.Discard();
             throw;
+        }
+
+        if (idempotent?.Operation == "withdrawals.request")
+        {
+            crash.At("after-hold");
         }
 
         afterCommit.Run();

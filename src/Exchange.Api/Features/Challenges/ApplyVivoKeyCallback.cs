@@ -43,6 +43,7 @@ public static class ApplyVivoKeyCallback
         MemberTokens tokens,
         JobScheduler jobs,
         Operations.OperatorActionExecution operatorActions,
+        Infrastructure.CrashPoints crash,
         TimeProvider clock) : ICommandHandler<Command, Outcome>
     {
         public async ValueTask<Outcome> Handle(Command command, CancellationToken cancellationToken)
@@ -57,6 +58,11 @@ public static class ApplyVivoKeyCallback
             var idHash = ChallengeIds.Hash(command.Id);
             // A second callback, a cancel or the reconciler racing this one: the loser reads again and finds it ended.
             var (outcome, afterCommit) = await db.InTransactionAsync(() => ApplyAsync(command, idHash, cancellationToken), cancellationToken);
+            if (outcome == Outcome.Applied)
+            {
+                crash.At("after-callback");
+            }
+
             afterCommit?.Invoke();
             return outcome;
         }

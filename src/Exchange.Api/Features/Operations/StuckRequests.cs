@@ -89,5 +89,6 @@ public static class OperationsEndpoints
         StuckRequests.Map(operations);
         GetOperatorActions.Map(operations);
         RequestOperatorAction.Map(operations);
+        InvariantChecker.Map(operations);
     }
 }

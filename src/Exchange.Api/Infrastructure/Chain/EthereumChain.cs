@@ -157,6 +157,10 @@ public sealed class EthereumChain
     public async Task<BigInteger> GetPendingNonceAsync(string address, CancellationToken ct) =>
         (await _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreatePending(), null).WaitAsync(ct)).Value;
 
+    /// <summary>How many transactions from the address are mined (the nonce at the latest block).</summary>
+    public async Task<BigInteger> GetMinedNonceAsync(string address, CancellationToken ct) =>
+        (await _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreateLatest(), null).WaitAsync(ct)).Value;
+
     /// <summary>For readiness: the node is reachable and on the chain we sign for.</summary>
     public async Task<long> GetChainIdAsync(CancellationToken ct) =>
         (long)(await _web3.Eth.ChainId.SendRequestAsync(null).WaitAsync(ct)).Value;

@@ -38,14 +38,45 @@ public sealed class Reconciler(
     TimeProvider clock,
     IOptions<ReconcilerOptions> options,
     IOptions<EthereumOptions> ethereum,
+    CrashPoints crash,
     ILogger<Reconciler> logger)
 {
     public const string RecurringJobId = "reconcile";
 
     public sealed record Report(int Expired, int Failed, int SendsRetried, int SigningsResumed, int ChainChecks);
 
-    [DisableConcurrentExecution(timeoutInSeconds: 60)]
+    /// <summary>One pass at a time across instances: a session advisory lock, which PostgreSQL releases when
+    /// the connection ends, so a pass killed midway (kill -9) holds nothing up, unlike a Hangfire lock row.</summary>
+    private const long PassLock = 7253019;
+
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var locked = await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({PassLock}) AS \"Value\"").SingleAsync(cancellationToken);
+            if (!locked)
+            {
+                // Another instance is reconciling right now; every step is safe to run twice, but once is enough.
+                return new Report(0, 0, 0, 0, 0);
+            }
+
+            try
+            {
+                return await PassAsync(cancellationToken);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({PassLock})", CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task<Report> PassAsync(CancellationToken cancellationToken)
     {
         db.Actor = Actors.System;
         var settings = options.Value;
@@ -57,6 +88,10 @@ public sealed class Reconciler(
             .Where(c => c.State == ChallengeState.Sending && c.NextSendAt != null && c.NextSendAt <= stuck)
             .OrderBy(c => c.NextSendAt).Take(settings.BatchSize).Select(c => c.Id).ToListAsync(cancellationToken);
         sends.ForEach(jobs.SendChallenge);
+        if (sends.Count > 0)
+        {
+            crash.At("mid-reconcile");
+        }
 
         var approved = await db.Withdrawals.AsNoTracking()
             .Where(w => w.Status == RequestStatus.Approved && w.UpdatedAt <= stuck)

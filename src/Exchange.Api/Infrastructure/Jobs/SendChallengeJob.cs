@@ -22,6 +22,7 @@ public sealed class SendChallengeJob(
     RequestOutcomes outcomes,
     JobScheduler jobs,
     TimeProvider clock,
+    CrashPoints crash,
     ILogger<SendChallengeJob> logger)
 {
     private const int MinVivoKeyTimeout = 30;
@@ -58,6 +59,11 @@ public sealed class SendChallengeJob(
             // Our clock said the token was good; VivoKey disagrees. One forced refresh, then give up.
             accessToken = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, forceRefresh: true, cancellationToken);
             result = accessToken is null ? result : await validation.SendAsync(accessToken, id, challenge.Message, timeout, cancellationToken);
+        }
+
+        if (result.Answer == ValidationAnswer.Accepted)
+        {
+            crash.At("after-challenge-post");
         }
 
         switch (result.Answer)

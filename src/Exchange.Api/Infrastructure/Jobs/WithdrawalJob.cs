@@ -23,6 +23,7 @@ public sealed class WithdrawalJob(
     JobScheduler jobs,
     TimeProvider clock,
     IOptions<EthereumOptions> options,
+    CrashPoints crash,
     ILogger<WithdrawalJob> logger)
 {
     /// <summary>How long one run watches for the receipt before leaving it to a later run.</summary>
@@ -35,6 +36,7 @@ public sealed class WithdrawalJob(
         if (status == RequestStatus.Approved)
         {
             await SignAsync(withdrawalId, cancellationToken);
+            crash.At("after-sign");
             status = await StatusAsync(withdrawalId, cancellationToken);
         }
 
@@ -112,6 +114,7 @@ public sealed class WithdrawalJob(
         var result = await chain.BroadcastAsync(withdrawal.RawTransaction, withdrawal.TxHash, cancellationToken);
         if (result.Outcome is BroadcastOutcome.Sent or BroadcastOutcome.AlreadyKnown)
         {
+            crash.At("after-broadcast");
             await db.InTransactionAsync(async () =>
             {
                 var current = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Exchange.Api.Tests.Support;
+
+/// <summary>
+/// The exchange as a real OS process (`dotnet Exchange.Api.dll`), configured through its environment
+/// as an operator would, so a test can kill it with SIGKILL and start it again on the same database.
+/// </summary>
+public sealed class ExchangeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ExchangeProcess(Process process)
+    {
+        _process = process;
+    }
+
+    /// <summary>SIGKILL's exit status as the runtime reports it: 128 + 9.</summary>
+    public const int KilledExitCode = 137;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>The built host beside this test run's own configuration (Release under make test).</summary>
+    public static string DllPath
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
+            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Exchange.sln")))
+                {
+                    return Path.Combine(directory.FullName, "src", "Exchange.Api", "bin", configuration, "net10.0", "Exchange.Api.dll");
+                }
+            }
+
+            throw new InvalidOperationException("Exchange.sln not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    /// <summary>Starts the process; with <paramref name="arguments"/> it runs a command (reconcile, check-invariants) instead of serving.</summary>
+    public static ExchangeProcess Start(IDictionary<string, string?> settings, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(DllPath)!,
+        };
+        start.ArgumentList.Add(DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        var process = new Process { StartInfo = start };
+        var started = new ExchangeProcess(process);
+        process.OutputDataReceived += (_, e) => started.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => started.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return started;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    /// <summary>Until /health/live answers; fails at once if the process has died.</summary>
+    public async Task WaitUntilLiveAsync(string url, double seconds = 60)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The exchange exited ({_process.ExitCode}) before it was live:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(url + "/health/live");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await timer.WaitForNextTickAsync();
+        }
+
+        throw new TimeoutException($"The exchange was not live within {seconds} s:\n{Output}");
+    }
+
+    /// <summary>Until the process exits, within the deadline; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(double seconds = 60)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The process did not exit within {seconds} s:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
