@@ -77,7 +77,7 @@ public class ExchangeFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var postgres = await PostgresServer.Shared;
-        Anvil = await AnvilNode.Shared;
+        Anvil = OwnsAnvil ? await AnvilNode.StartAsync() : await AnvilNode.Shared;
         OwnerConnectionString = await postgres.CreateDatabaseAsync("exchange");
         ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(OwnerConnectionString) { Username = ApplicationRole }.ConnectionString;
         await Anvil.SetBalanceAsync(HotWalletAddress, 1000 * Ether);
@@ -144,6 +144,9 @@ public class ExchangeFixture : IAsyncLifetime
         LogProvider.SetCurrentLogProvider(QuietHangfireLog.Instance);
     }
 
+    /// <summary>True for a class that stops mining or rewinds the chain: it gets an anvil of its own.</summary>
+    protected virtual bool OwnsAnvil => false;
+
     /// <summary>False for a class that runs the exchange as real OS processes (see <see cref="ExchangeProcess"/>).</summary>
     protected virtual bool StartsExchangeInProcess => true;
 
@@ -184,6 +187,10 @@ public class ExchangeFixture : IAsyncLifetime
     {
         await StopHostsAsync();
         Simulator?.Dispose();
+        if (OwnsAnvil && Anvil is not null)
+        {
+            await Anvil.DisposeAsync();
+        }
     }
 
     private async Task StopHostsAsync()

@@ -32,6 +32,12 @@ public sealed class EthereumOptions
     /// </summary>
     public int FeeBumpPercent { get; set; } = 13;
 
+    /// <summary>
+    /// How long a transaction may go unmined before it is replaced at the same nonce with higher fees
+    /// (FeeBumpPercent); 0 turns replacement off, leaving only re-broadcasts of the same bytes.
+    /// </summary>
+    public int ReplaceAfterSeconds { get; set; } = 180;
+
     /// <summary>How long a broadcast transaction may go without a receipt before it is sent again.</summary>
     public int RebroadcastAfterSeconds { get; set; } = 30;
 

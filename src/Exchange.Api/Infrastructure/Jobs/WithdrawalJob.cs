@@ -42,6 +42,7 @@ public sealed class WithdrawalJob(
 
         if (status is RequestStatus.Signed or RequestStatus.Broadcast)
         {
+            await ReplaceIfStuckAsync(withdrawalId, cancellationToken);
             await BroadcastAsync(withdrawalId, cancellationToken);
             await WatchAsync(withdrawalId, cancellationToken);
         }
@@ -102,6 +103,77 @@ public sealed class WithdrawalJob(
             cancellationToken);
     }
 
+    /// <summary>
+    /// A transaction unmined for Ethereum:ReplaceAfterSeconds is replaced at the same nonce, both fee caps
+    /// raised by at least FeeBumpPercent (or to the current quote, if higher). The replacement is stored
+    /// before it is sent, beside every earlier hash, and whichever of them is mined counts, once: they
+    /// share a nonce, so at most one can be.
+    /// </summary>
+    private async Task ReplaceIfStuckAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (settings.ReplaceAfterSeconds <= 0)
+        {
+            return;
+        }
+
+        var transactions = await db.WithdrawalTransactions.AsNoTracking()
+            .Where(t => t.WithdrawalId == withdrawalId).OrderByDescending(t => t.Id).ToListAsync(cancellationToken);
+        var latest = transactions.FirstOrDefault();
+        if (latest is null || clock.GetUtcNow() - latest.CreatedAt < TimeSpan.FromSeconds(settings.ReplaceAfterSeconds))
+        {
+            return;
+        }
+
+        foreach (var stored in transactions)
+        {
+            if (await chain.GetReceiptAsync(stored.Hash, cancellationToken) is not null)
+            {
+                return;
+            }
+        }
+
+        var previous = new FeeQuote(
+            System.Numerics.BigInteger.Parse(latest.MaxFeePerGas, System.Globalization.CultureInfo.InvariantCulture),
+            System.Numerics.BigInteger.Parse(latest.MaxPriorityFeePerGas, System.Globalization.CultureInfo.InvariantCulture));
+        var fees = EthereumChain.Bump(previous, await chain.QuoteFeesAsync(cancellationToken), settings.FeeBumpPercent);
+        await db.InTransactionAsync(async () =>
+        {
+            var withdrawal = await db.Withdrawals
+                .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {withdrawalId} FOR UPDATE")
+                .SingleAsync(cancellationToken);
+            // Another worker replaced it first, or it was settled meanwhile: nothing to do.
+            var newest = await db.WithdrawalTransactions.Where(t => t.WithdrawalId == withdrawalId).MaxAsync(t => t.Id, cancellationToken);
+            if (withdrawal.Status is not (RequestStatus.Signed or RequestStatus.Broadcast) || newest != latest.Id || withdrawal.Nonce is not { } nonce)
+            {
+                return;
+            }
+
+            var signed = hotWallet.Sign(new TransferIntent(
+                withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId));
+            var now = clock.GetUtcNow();
+            withdrawal.Replace(signed.RawHex, signed.Hash, now);
+            db.WithdrawalTransactions.Add(new WithdrawalTransaction
+            {
+                WithdrawalId = withdrawal.Id,
+                Nonce = nonce,
+                Hash = signed.Hash,
+                RawTransaction = signed.RawHex,
+                MaxFeePerGas = fees.MaxFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                CreatedAt = now,
+            });
+            db.Audit("withdrawal.transaction_replaced", withdrawal.AuditSubject, new
+            {
+                nonce,
+                previous = latest.Hash,
+                hash = signed.Hash,
+                maxFeePerGas = fees.MaxFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                maxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }, now);
+        }, cancellationToken);
+    }
+
     /// <summary>Sends the stored bytes (never re-signs to retry); "already known" counts as sent.</summary>
     private async Task BroadcastAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
@@ -141,7 +213,8 @@ public sealed class WithdrawalJob(
         var hashes = await db.WithdrawalTransactions.AsNoTracking()
             .Where(t => t.WithdrawalId == withdrawalId).OrderByDescending(t => t.Id).Select(t => t.Hash)
             .ToListAsync(cancellationToken);
-        var until = clock.GetUtcNow() + ReceiptWatch;
+        var replaceAfter = options.Value.ReplaceAfterSeconds;
+        var until = clock.GetUtcNow() + (replaceAfter > 0 && replaceAfter < ReceiptWatch.TotalSeconds ? TimeSpan.FromSeconds(replaceAfter) : ReceiptWatch);
         while (clock.GetUtcNow() < until)
         {
             foreach (var hash in hashes)

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Numerics;
+using Exchange.Api.Features.Operations;
+using Exchange.Api.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Api.Tests;
+
+/// <summary>An anvil of its own, whose mining the tests stop and start; transactions unmined for 3 s are replaced.</summary>
+public sealed class ChainFaultFixture : ExchangeFixture
+{
+    protected override bool OwnsAnvil => true;
+
+    protected override void Configure(IDictionary<string, string?> exchange)
+    {
+        exchange["Ethereum:ReplaceAfterSeconds"] = "3";
+        exchange["Ethereum:RebroadcastAfterSeconds"] = "2";
+    }
+}
+
+/// <summary>The node does not mine, or forgets: the same bytes again, then a replacement with higher fees; one is mined, once.</summary>
+public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<ChainFaultFixture>
+{
+    [Fact]
+    public async Task An_unmined_transaction_is_replaced_with_bumped_fees_and_only_one_is_mined()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("3");
+        var to = ExchangeFixture.NewAddress();
+        await StopMiningAsync();
+        try
+        {
+            var id = await trader.AcceptedWithdrawalAsync("1", to);
+            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+            await trader.WaitForWithdrawalAsync(id, "broadcast");
+
+            // Nothing is mined: after 3 s the job replaces it at the same nonce.
+            var transactions = await Poll.UntilAsync(() => TransactionsAsync(id), t => t.Count >= 2, "a replacement transaction", 30);
+            var (first, second) = (transactions[0], transactions[1]);
+            Assert.Equal(first.Nonce, second.Nonce);
+            Assert.NotEqual(first.Hash, second.Hash);
+            Assert.True(BigInteger.Parse(second.MaxFeePerGas) * 100 >= BigInteger.Parse(first.MaxFeePerGas) * 113, $"{first.MaxFeePerGas} → {second.MaxFeePerGas}");
+            Assert.True(BigInteger.Parse(second.MaxPriorityFeePerGas) * 100 >= BigInteger.Parse(first.MaxPriorityFeePerGas) * 113,
+                $"{first.MaxPriorityFeePerGas} → {second.MaxPriorityFeePerGas}");
+            Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.transaction_replaced"));
+        }
+        finally
+        {
+            await ResumeMiningAsync();
+        }
+
+        await AssertMinedOnceAsync(trader, to);
+    }
+
+    [Fact]
+    public async Task A_transaction_the_node_dropped_is_sent_again_and_mined_once()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("3");
+        var to = ExchangeFixture.NewAddress();
+        await StopMiningAsync();
+        try
+        {
+            var id = await trader.AcceptedWithdrawalAsync("1", to);
+            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+            var broadcast = await trader.WaitForWithdrawalAsync(id, "broadcast");
+            var hash = broadcast["txHash"]!.GetValue<string>();
+
+            // The node forgets it; the exchange still has the bytes and the hash.
+            await system.Anvil.RpcAsync("anvil_dropTransaction", hash);
+            Assert.Null((await system.Anvil.RpcAsync("eth_getTransactionByHash", hash)) is { } known && known.GetValueKind() != System.Text.Json.JsonValueKind.Null ? known : null);
+
+            // Sent again (the same bytes, or a replacement at the same nonce): the node knows a transaction of ours again.
+            await Poll.UntilAsync(async () =>
+            {
+                foreach (var t in await TransactionsAsync(id))
+                {
+                    if (await system.Anvil.RpcAsync("eth_getTransactionByHash", t.Hash) is { } tx && tx.GetValueKind() != System.Text.Json.JsonValueKind.Null)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }, known => known, "the node to have the withdrawal's transaction again", 30);
+        }
+        finally
+        {
+            await ResumeMiningAsync();
+        }
+
+        await AssertMinedOnceAsync(trader, to);
+    }
+
+    private async Task AssertMinedOnceAsync(Trader trader, string to)
+    {
+        var id = await system.InScopeAsync((db, _) => db.Withdrawals.Where(w => w.ToAddress == to).Select(w => w.Id).SingleAsync());
+        var confirmed = await trader.WaitForWithdrawalAsync(id, "confirmed", 60);
+        var mined = new List<string>();
+        foreach (var t in await TransactionsAsync(id))
+        {
+            if (await system.Anvil.GetTransactionReceiptAsync(t.Hash) is { } receipt && receipt.GetValueKind() != System.Text.Json.JsonValueKind.Null)
+            {
+                mined.Add(t.Hash);
+            }
+        }
+
+        Assert.Equal(confirmed["txHash"]!.GetValue<string>(), Assert.Single(mined), StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(ExchangeFixture.Ether, await system.Anvil.GetBalanceAsync(to));
+        var report = await system.InScopeAsync((_, services) => services.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None));
+        Assert.True(report.Ok, InvariantChecker.Format(report));
+    }
+
+    private Task<List<Exchange.Api.Infrastructure.Persistence.WithdrawalTransaction>> TransactionsAsync(Guid id) =>
+        system.InScopeAsync((db, _) => db.WithdrawalTransactions.AsNoTracking().Where(t => t.WithdrawalId == id).OrderBy(t => t.Id).ToListAsync());
+
+    private async Task StopMiningAsync()
+    {
+        await system.Anvil.RpcAsync("evm_setAutomine", false);
+        await system.Anvil.RpcAsync("evm_setIntervalMining", 0);
+    }
+
+    private Task ResumeMiningAsync() => system.Anvil.RpcAsync("evm_setIntervalMining", 1);
+}
