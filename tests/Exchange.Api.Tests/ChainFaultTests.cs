@@ -15,6 +15,7 @@ public sealed class ChainFaultFixture : ExchangeFixture
     protected override void Configure(IDictionary<string, string?> exchange)
     {
         exchange["Ethereum:ReplaceAfterSeconds"] = "3";
+        exchange["Ethereum:Confirmations"] = "3";
         exchange["Ethereum:RebroadcastAfterSeconds"] = "2";
     }
 }
@@ -84,6 +85,37 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
 
                 return false;
             }, known => known, "the node to have the withdrawal's transaction again", 30);
+        }
+        finally
+        {
+            await ResumeMiningAsync();
+        }
+
+        await AssertMinedOnceAsync(trader, to);
+    }
+
+    [Fact]
+    public async Task A_block_lost_to_a_reorganisation_before_the_depth_sends_the_withdrawal_again_and_it_lands_once()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("3");
+        var to = ExchangeFixture.NewAddress();
+        await StopMiningAsync();
+        try
+        {
+            var id = await trader.AcceptedWithdrawalAsync("1", to);
+            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+            await trader.WaitForWithdrawalAsync(id, "broadcast");
+
+            // Mined in one block, seen by the exchange (1 of 3 confirmations), then that block is taken back.
+            var snapshot = (await system.Anvil.RpcAsync("evm_snapshot"))!.GetValue<string>();
+            await system.Anvil.MineAsync();
+            await Poll.UntilAsync(() => trader.WithdrawalAsync(id), w => w["confirmations"]?.GetValue<int?>() == 1, "the first confirmation to be seen");
+            Assert.True((await system.Anvil.RpcAsync("evm_revert", snapshot))!.GetValue<bool>());
+
+            await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{id}", "withdrawal.reorged"), n => n == 1, "the exchange to notice the lost block");
+            var back = await trader.WithdrawalAsync(id);
+            Assert.Equal("broadcast", back["status"]!.GetValue<string>());
         }
         finally
         {

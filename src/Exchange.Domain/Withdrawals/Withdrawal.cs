@@ -65,6 +65,13 @@ public sealed class Withdrawal : ApprovalRequest
         Confirmations = confirmations;
     }
 
+    /// <summary>The block it was seen in left the chain (a reorganisation): not mined, as far as we know.</summary>
+    public void ForgetBlock()
+    {
+        BlockNumber = null;
+        Confirmations = null;
+    }
+
     public void MarkConfirmed(string minedHash, long blockNumber, int confirmations, DateTimeOffset at)
     {
         MoveTo(RequestStatus.Confirmed, at, null, RequestStatus.Signed, RequestStatus.Broadcast);

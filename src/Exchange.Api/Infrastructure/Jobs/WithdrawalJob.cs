@@ -217,6 +217,7 @@ public sealed class WithdrawalJob(
         var until = clock.GetUtcNow() + (replaceAfter > 0 && replaceAfter < ReceiptWatch.TotalSeconds ? TimeSpan.FromSeconds(replaceAfter) : ReceiptWatch);
         while (clock.GetUtcNow() < until)
         {
+            var anyMined = false;
             foreach (var hash in hashes)
             {
                 var receipt = await chain.GetReceiptAsync(hash, cancellationToken);
@@ -224,6 +225,8 @@ public sealed class WithdrawalJob(
                 {
                     continue;
                 }
+
+                anyMined = true;
 
                 if (receipt.Confirmations >= required || !receipt.Succeeded)
                 {
@@ -242,12 +245,34 @@ public sealed class WithdrawalJob(
                 }, cancellationToken);
             }
 
+            if (!anyMined && await ForgetReorganisedBlockAsync(withdrawalId, cancellationToken))
+            {
+                // Its block left the chain before the confirmation depth: send the same bytes again.
+                await BroadcastAsync(withdrawalId, cancellationToken);
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(250), clock, cancellationToken);
         }
 
         // Not mined yet: look again soon; the reconciler also re-broadcasts what stays unmined.
         jobs.SignAndBroadcastLater(withdrawalId, TimeSpan.FromSeconds(5));
     }
+
+    /// <summary>A block we saw the transaction in is gone (a reorganisation): back to waiting, audited. True if so.</summary>
+    private Task<bool> ForgetReorganisedBlockAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
+        db.InTransactionAsync(async () =>
+        {
+            var withdrawal = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+            if (withdrawal.Status != RequestStatus.Broadcast || withdrawal.BlockNumber is not { } block)
+            {
+                return false;
+            }
+
+            withdrawal.ForgetBlock();
+            db.Audit("withdrawal.reorged", withdrawal.AuditSubject, new { blockNumber = block, hash = withdrawal.TxHash }, clock.GetUtcNow());
+            logger.LogWarning("Withdrawal {WithdrawalId}: block {Block} left the chain before the confirmation depth; sending again", withdrawalId, block);
+            return true;
+        }, cancellationToken);
 
     private Task SettleAsync(Guid withdrawalId, ReceiptInfo receipt, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async () =>
