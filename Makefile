@@ -6,7 +6,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 CONFIGURATION ?= Release
 
-.PHONY: build test run clean
+.PHONY: build test run soak clean
 
 build:
 	dotnet build Exchange.sln -c $(CONFIGURATION) -nologo -v quiet
@@ -18,6 +18,12 @@ test: build
 ## Starts the system on its default local addresses and prints where to look. Ctrl-C stops it.
 run:
 	scripts/run.sh
+
+## The long soak: 2,000 mixed requests through two instances with faults and SIGKILLs (a short one runs in make test).
+## SOAK_REQUESTS and SOAK_SEED change its size and repeat a run.
+soak: build
+	SOAK_REQUESTS=$${SOAK_REQUESTS:-2000} dotnet test tests/Exchange.Api.Tests -c $(CONFIGURATION) --no-build -nologo \
+	  --filter "FullyQualifiedName~SoakTests" --logger "console;verbosity=detailed"
 
 clean:
 	dotnet clean Exchange.sln -nologo -v quiet
