@@ -125,6 +125,61 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         await AssertMinedOnceAsync(trader, to);
     }
 
+    [Fact]
+    public async Task A_lost_transaction_before_a_later_one_is_sent_again_so_the_nonce_gap_is_filled_not_skipped()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("5");
+        var first = ExchangeFixture.NewAddress();
+        var second = ExchangeFixture.NewAddress();
+        await StopMiningAsync();
+        try
+        {
+            var a = await trader.AcceptedWithdrawalAsync("1", first);
+            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+            var lost = (await trader.WaitForWithdrawalAsync(a, "broadcast"))["txHash"]!.GetValue<string>();
+            var b = await trader.AcceptedWithdrawalAsync("1", second);
+            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+            await trader.WaitForWithdrawalAsync(b, "broadcast");
+
+            // The node loses the earlier one: the later one cannot be mined until its nonce's gap is filled.
+            await system.Anvil.RpcAsync("anvil_dropTransaction", lost);
+        }
+        finally
+        {
+            await ResumeMiningAsync();
+        }
+
+        await AssertMinedOnceAsync(trader, first);
+        await AssertMinedOnceAsync(trader, second);
+        var nonces = await system.InScopeAsync((db, _) => db.Withdrawals.Where(w => w.ToAddress == first || w.ToAddress == second)
+            .OrderBy(w => w.Nonce).Select(w => w.Nonce!.Value).ToListAsync());
+        Assert.Equal(nonces[0] + 1, nonces[1]);
+    }
+
+    [Fact]
+    public async Task A_transaction_mined_but_reverted_ends_failed_and_the_funds_come_back()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("2");
+        // A destination whose code reverts whatever it receives.
+        var to = ExchangeFixture.NewAddress();
+        await system.Anvil.RpcAsync("anvil_setCode", to, "0x60006000fd");
+
+        var id = await trader.AcceptedWithdrawalAsync("1", to);
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+        var failed = await trader.WaitForWithdrawalAsync(id, "failed", 60);
+
+        Assert.Contains("reverted", failed["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        var receipt = (await system.Anvil.GetTransactionReceiptAsync(failed["txHash"]!.GetValue<string>()))!;
+        Assert.Equal("0x0", receipt["status"]!.GetValue<string>());
+        Assert.Equal(BigInteger.Zero, await system.Anvil.GetBalanceAsync(to));
+        Assert.Equal(("2", "0"), await trader.BalanceAsync());
+        Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.reverted_on_chain"));
+        var report = await system.InScopeAsync((_, services) => services.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None));
+        Assert.True(report.Ok, InvariantChecker.Format(report));
+    }
+
     private async Task AssertMinedOnceAsync(Trader trader, string to)
     {
         var id = await system.InScopeAsync((db, _) => db.Withdrawals.Where(w => w.ToAddress == to).Select(w => w.Id).SingleAsync());

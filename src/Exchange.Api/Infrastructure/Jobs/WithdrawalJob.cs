@@ -291,8 +291,13 @@ public sealed class WithdrawalJob(
             }
             else
             {
+                // No value left the hot wallet (only the gas): the held funds go back, and an operator must look.
                 withdrawal.MarkReverted(receipt.Hash, receipt.BlockNumber, now);
                 await ledger.ReleaseAsync(withdrawal, cancellationToken);
+                db.Audit("withdrawal.reverted_on_chain", withdrawal.AuditSubject,
+                    new { hash = receipt.Hash, blockNumber = receipt.BlockNumber, to = withdrawal.ToAddress, needsOperator = true }, now);
+                logger.LogError("Withdrawal {WithdrawalId}: transaction {Hash} was mined in block {Block} but reverted; funds released to the member; an operator should look at {To}",
+                    withdrawalId, receipt.Hash, receipt.BlockNumber, withdrawal.ToAddress);
             }
         }, cancellationToken);
 }
