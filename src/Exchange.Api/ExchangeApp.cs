@@ -258,11 +258,21 @@ public static class ExchangeApp
         if (exchange.RunJobs)
         {
             services.AddHostedService<AuditSealing>();
+            // Two servers, two worker pools: sending challenges (a trader is waiting for the phone to buzz) never
+            // queues behind signing and receipt-watching work, however much of that there is.
             services.AddHangfireServer(server =>
             {
                 server.WorkerCount = exchange.WorkerCount;
+                server.Queues = [JobScheduler.ChallengesQueue];
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:challenges";
+            });
+            services.AddHangfireServer(server =>
+            {
+                server.WorkerCount = exchange.WorkerCount;
+                server.Queues = [JobScheduler.ChainQueue, "default"];
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:chain";
             });
         }
     }

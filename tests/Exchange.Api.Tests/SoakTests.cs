@@ -91,17 +91,13 @@ public sealed class SoakTests(SoakFixture system, ITestOutputHelper output) : IC
                 using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
                 while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
                 {
-                    foreach (var trader in traders)
+                    // Every member looks at their phone at once, and acts on each new challenge at once.
+                    await Task.WhenAll(traders.Select(async trader =>
                     {
                         var pending = await system.Simulator.GetFromJsonAsync<JsonArray>($"/simulator/challenges?member={trader.Subject}&status=pending", stop.Token);
-                        foreach (var challenge in pending!)
+                        await Task.WhenAll(pending!.Select(async challenge =>
                         {
                             var vivoId = challenge!["vivo_id"]!.GetValue<string>();
-                            if (fates.ContainsKey(vivoId))
-                            {
-                                continue;
-                            }
-
                             int roll;
                             lock (random)
                             {
@@ -109,13 +105,12 @@ public sealed class SoakTests(SoakFixture system, ITestOutputHelper output) : IC
                             }
 
                             var fate = roll < 75 ? "tap" : roll < 88 ? "decline" : "silence";
-                            fates[vivoId] = fate;
-                            if (fate != "silence")
+                            if (fates.TryAdd(vivoId, fate) && fate != "silence")
                             {
                                 await system.TapAsync(vivoId, fate);
                             }
-                        }
-                    }
+                        }));
+                    }));
                 }
             });
 
@@ -213,10 +208,13 @@ public sealed class SoakTests(SoakFixture system, ITestOutputHelper output) : IC
 
             var outcomes = await ListAsync(
                 "SELECT status, count(*)::text FROM (SELECT status FROM withdrawals UNION ALL SELECT status FROM transfers) r GROUP BY status ORDER BY status");
+            var reasons = await ListAsync(
+                "SELECT left(coalesce(error, '-'), 90), count(*)::text FROM (SELECT status, error FROM withdrawals UNION ALL SELECT status, error FROM transfers) r WHERE status IN ('failed', 'expired', 'rejected') GROUP BY 1 ORDER BY 2 DESC LIMIT 8");
             output.WriteLine($"Soak (seed {seed}): {requests} requests in {(DateTime.UtcNow - started).TotalSeconds:F0} s through 2 instances; " +
                 $"{faults} VivoKey faults injected; {crashes} instances killed with SIGKILL; {refusedByCrash} requests cut off by a kill.");
             output.WriteLine("Outcomes: " + string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}")) +
                 $"; challenges tapped {fates.Values.Count(f => f == "tap")}, declined {fates.Values.Count(f => f == "decline")}, left silent {fates.Values.Count(f => f == "silence")}.");
+            output.WriteLine("Why requests ended without moving money: " + string.Join("; ", reasons.Select(r => $"{r.Value} × {r.Key}")));
             output.WriteLine($"Money lost: {lost} wei; money duplicated: {duplicated} wei.");
             output.WriteLine(check.Output);
             Console.WriteLine($"Soak (seed {seed}): {requests} requests, {faults} faults, {crashes} crashes; lost {lost} wei, duplicated {duplicated} wei; invariants exit {exit}.");

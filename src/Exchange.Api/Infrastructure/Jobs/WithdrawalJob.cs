@@ -27,7 +27,7 @@ public sealed class WithdrawalJob(
     ILogger<WithdrawalJob> logger)
 {
     /// <summary>How long one run watches for the receipt before leaving it to a later run.</summary>
-    private static readonly TimeSpan ReceiptWatch = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ReceiptWatch = TimeSpan.FromSeconds(10);
 
     public async Task RunAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
@@ -255,7 +255,7 @@ public sealed class WithdrawalJob(
         }
 
         // Not mined yet: look again soon; the reconciler also re-broadcasts what stays unmined.
-        jobs.SignAndBroadcastLater(withdrawalId, TimeSpan.FromSeconds(5));
+        jobs.SignAndBroadcastLater(withdrawalId, TimeSpan.FromSeconds(2));
     }
 
     /// <summary>A block we saw the transaction in is gone (a reorganisation): back to waiting, audited. True if so.</summary>
