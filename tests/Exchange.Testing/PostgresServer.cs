@@ -18,7 +18,7 @@ public sealed class PostgresServer : IAsyncDisposable
 
     // Unsafe server settings, fine for data that lives as long as a test run.
     private static readonly string[] FastSettings =
-        ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=300", "track_commit_timestamp=on"];
+        ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=1000", "track_commit_timestamp=on"];
 
     private static readonly Lazy<Task<PostgresServer>> SharedServer = new(StartAsync);
 
