@@ -7,10 +7,14 @@ using Xunit.Abstractions;
 
 namespace Exchange.Api.Tests;
 
-/// <summary>Two exchange processes on one database and one anvil, each with its own address, both running jobs.</summary>
+/// <summary>Up to three exchange processes on one database and one anvil, each with its own address, all running jobs.</summary>
 public sealed class TwoInstancesFixture : ExchangeFixture
 {
     public string SecondUrl { get; } = $"http://127.0.0.1:{FreePort.Next()}";
+
+    public string ThirdUrl { get; } = $"http://127.0.0.1:{FreePort.Next()}";
+
+    public string Url(int instance) => instance switch { 0 => ExchangeUrl, 1 => SecondUrl, _ => ThirdUrl };
 
     protected override bool StartsExchangeInProcess => false;
 
@@ -26,13 +30,15 @@ public sealed class TwoInstancesFixture : ExchangeFixture
     {
         simulator["Simulator:Clients:0:RedirectUris:1"] = SecondUrl + "/signin-oidc";
         simulator["Simulator:Clients:0:CallbackUrls:1"] = SecondUrl + "/vivokey/callback";
+        simulator["Simulator:Clients:0:RedirectUris:2"] = ThirdUrl + "/signin-oidc";
+        simulator["Simulator:Clients:0:CallbackUrls:2"] = ThirdUrl + "/vivokey/callback";
     }
 
-    public Dictionary<string, string?> SecondSettings()
+    public Dictionary<string, string?> Settings(int instance)
     {
         var settings = ExchangeSettings();
-        settings["Urls"] = SecondUrl;
-        settings["VivoKey:CallbackUrl"] = SecondUrl + "/vivokey/callback";
+        settings["Urls"] = Url(instance);
+        settings["VivoKey:CallbackUrl"] = Url(instance) + "/vivokey/callback";
         return settings;
     }
 }
@@ -47,12 +53,28 @@ public sealed class MultiInstanceTests(TwoInstancesFixture system, ITestOutputHe
 {
     private const int Withdrawals = 8;
 
-    [Fact]
-    public async Task Callbacks_raced_across_two_instances_apply_once_and_each_withdrawal_is_sent_once()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Callbacks_raced_across_instances_apply_once_and_each_withdrawal_is_sent_once(int count)
     {
-        await using var a = ExchangeProcess.Start(system.ExchangeSettings());
-        await using var b = ExchangeProcess.Start(system.SecondSettings());
-        await Task.WhenAll(a.WaitUntilLiveAsync(system.ExchangeUrl), b.WaitUntilLiveAsync(system.SecondUrl));
+        var instances = Enumerable.Range(0, count).Select(i => ExchangeProcess.Start(system.Settings(i))).ToList();
+        try
+        {
+            await Task.WhenAll(instances.Select((p, i) => p.WaitUntilLiveAsync(system.Url(i))));
+            await RaceAsync(count);
+        }
+        finally
+        {
+            foreach (var instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task RaceAsync(int count)
+    {
 
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
@@ -67,7 +89,7 @@ public sealed class MultiInstanceTests(TwoInstancesFixture system, ITestOutputHe
         var ids = new List<Guid>();
         for (var i = 0; i < Withdrawals; i++)
         {
-            var url = (i % 2 == 0 ? system.ExchangeUrl : system.SecondUrl) + "/api/withdrawals";
+            var url = system.Url(i % count) + "/api/withdrawals";
             using var response = await trader.SendAsync(url, new { asset = "ETH", amount = "1", address = destinations[i] });
             var text = await response.Content.ReadAsStringAsync();
             Assert.True(response.StatusCode == HttpStatusCode.Accepted, text);
@@ -78,16 +100,16 @@ public sealed class MultiInstanceTests(TwoInstancesFixture system, ITestOutputHe
             async () => (await system.Simulator.GetFromJsonAsync<JsonArray>($"/simulator/challenges?member={trader.Subject}&status=pending"))!,
             list => list.Count == Withdrawals, "every challenge to reach VivoKey");
 
-        // Each tapped, then its callback posted three times to each instance, all six at once.
+        // Each tapped, then its callback posted three times to each instance, all at once.
         using var http = new HttpClient();
         var applied = 0;
         foreach (var challenge in pending)
         {
             Assert.Equal(HttpStatusCode.OK, await system.TapAsync(challenge!["vivo_id"]!.GetValue<string>()));
             var body = new { success = true, id = challenge["id"]!.GetValue<string>(), vivo_id = challenge["vivo_id"]!.GetValue<string>(), message = "Success" };
-            var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(async n =>
+            var answers = await Task.WhenAll(Enumerable.Range(0, 3 * count).Select(async n =>
             {
-                using var response = await http.PostAsJsonAsync((n % 2 == 0 ? system.ExchangeUrl : system.SecondUrl) + "/vivokey/callback", body);
+                using var response = await http.PostAsJsonAsync(system.Url(n % count) + "/vivokey/callback", body);
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["applied"]!.GetValue<bool>();
             }));
@@ -107,8 +129,9 @@ public sealed class MultiInstanceTests(TwoInstancesFixture system, ITestOutputHe
             Assert.Equal(1, await ScalarAsync<long>($"SELECT count(*) FROM audit_events WHERE subject = 'withdrawal:{id}' AND action = 'withdrawal.transaction_signed'"));
         }
 
-        Assert.Equal(Withdrawals, await ScalarAsync<long>("SELECT count(DISTINCT nonce) FROM withdrawal_transactions"));
-        Assert.Equal(Withdrawals, await ScalarAsync<long>("SELECT count(*) FROM withdrawal_transactions"));
+        var these = string.Join(',', ids.Select(i => $"'{i}'::uuid"));
+        Assert.Equal(Withdrawals, await ScalarAsync<long>($"SELECT count(DISTINCT nonce) FROM withdrawal_transactions WHERE withdrawal_id = ANY(ARRAY[{these}])"));
+        Assert.Equal(Withdrawals, await ScalarAsync<long>($"SELECT count(*) FROM withdrawal_transactions WHERE withdrawal_id = ANY(ARRAY[{these}])"));
         foreach (var destination in destinations)
         {
             Assert.Equal(ExchangeFixture.Ether, await system.Anvil.GetBalanceAsync(destination));
