@@ -32,9 +32,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         await StopMiningAsync();
         try
         {
-            var id = await trader.AcceptedWithdrawalAsync("1", to);
-            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
-            await trader.WaitForWithdrawalAsync(id, "broadcast");
+            var (id, _) = await BroadcastWithdrawalAsync(trader, to);
 
             // Nothing is mined: after 3 s the job replaces it at the same nonce.
             var transactions = await Poll.UntilAsync(() => TransactionsAsync(id), t => t.Count >= 2, "a replacement transaction", 30);
@@ -63,10 +61,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         await StopMiningAsync();
         try
         {
-            var id = await trader.AcceptedWithdrawalAsync("1", to);
-            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
-            var broadcast = await trader.WaitForWithdrawalAsync(id, "broadcast");
-            var hash = broadcast["txHash"]!.GetValue<string>();
+            var (id, hash) = await BroadcastWithdrawalAsync(trader, to);
 
             // The node forgets it; the exchange still has the bytes and the hash.
             await system.Anvil.RpcAsync("anvil_dropTransaction", hash);
@@ -103,9 +98,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         await StopMiningAsync();
         try
         {
-            var id = await trader.AcceptedWithdrawalAsync("1", to);
-            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
-            await trader.WaitForWithdrawalAsync(id, "broadcast");
+            var (id, _) = await BroadcastWithdrawalAsync(trader, to);
 
             // Mined in one block, seen by the exchange (1 of 3 confirmations), then that block is taken back.
             var snapshot = (await system.Anvil.RpcAsync("evm_snapshot"))!.GetValue<string>();
@@ -135,12 +128,8 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         await StopMiningAsync();
         try
         {
-            var a = await trader.AcceptedWithdrawalAsync("1", first);
-            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
-            var lost = (await trader.WaitForWithdrawalAsync(a, "broadcast"))["txHash"]!.GetValue<string>();
-            var b = await trader.AcceptedWithdrawalAsync("1", second);
-            Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
-            await trader.WaitForWithdrawalAsync(b, "broadcast");
+            var (_, lost) = await BroadcastWithdrawalAsync(trader, first);
+            await BroadcastWithdrawalAsync(trader, second);
 
             // The node loses the earlier one: the later one cannot be mined until its nonce's gap is filled.
             await system.Anvil.RpcAsync("anvil_dropTransaction", lost);
@@ -178,6 +167,15 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.reverted_on_chain"));
         var report = await system.InScopeAsync((_, services) => services.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None));
         Assert.True(report.Ok, InvariantChecker.Format(report));
+    }
+
+    /// <summary>A withdrawal of 1 ETH, tapped, until the node has it; its id and hash.</summary>
+    private async Task<(Guid Id, string Hash)> BroadcastWithdrawalAsync(Trader trader, string to)
+    {
+        var id = await trader.AcceptedWithdrawalAsync("1", to);
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
+        var broadcast = await trader.WaitForWithdrawalAsync(id, "broadcast");
+        return (id, broadcast["txHash"]!.GetValue<string>());
     }
 
     private async Task AssertMinedOnceAsync(Trader trader, string to)

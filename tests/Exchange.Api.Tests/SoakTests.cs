@@ -3,19 +3,14 @@ using System.Net;
 using System.Numerics;
 using System.Text.Json.Nodes;
 using Exchange.Api.Tests.Support;
-using Exchange.Testing;
 using Npgsql;
 using Xunit.Abstractions;
 
 namespace Exchange.Api.Tests;
 
 /// <summary>Two exchange processes, a reconciler every second on each, challenges that expire 30 s after they are sent.</summary>
-public sealed class SoakFixture : ExchangeFixture
+public sealed class SoakFixture : InstancesFixture
 {
-    public string SecondUrl { get; } = $"http://127.0.0.1:{FreePort.Next()}";
-
-    protected override bool StartsExchangeInProcess => false;
-
     protected override void Configure(IDictionary<string, string?> exchange)
     {
         exchange["Reconciler:Cron"] = "*/1 * * * * *";
@@ -23,26 +18,6 @@ public sealed class SoakFixture : ExchangeFixture
         exchange["Reconciler:GraceSeconds"] = "2";
         exchange["VivoKey:ChallengeTimeoutSeconds"] = "30";
     }
-
-    protected override void ConfigureSimulator(IDictionary<string, string?> simulator)
-    {
-        simulator["Simulator:Clients:0:RedirectUris:1"] = SecondUrl + "/signin-oidc";
-        simulator["Simulator:Clients:0:CallbackUrls:1"] = SecondUrl + "/vivokey/callback";
-    }
-
-    public Dictionary<string, string?> Settings(int instance)
-    {
-        var settings = ExchangeSettings();
-        if (instance == 1)
-        {
-            settings["Urls"] = SecondUrl;
-            settings["VivoKey:CallbackUrl"] = SecondUrl + "/vivokey/callback";
-        }
-
-        return settings;
-    }
-
-    public string Url(int instance) => instance == 0 ? ExchangeUrl : SecondUrl;
 }
 
 /// <summary>

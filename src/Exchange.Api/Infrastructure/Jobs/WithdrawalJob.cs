@@ -53,7 +53,6 @@ public sealed class WithdrawalJob(
 
     private async Task SignAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
         var fees = await chain.QuoteFeesAsync(cancellationToken);
         await EnsureHotWalletRowAsync(cancellationToken);
         await db.InTransactionAsync(async () =>
@@ -71,22 +70,30 @@ public sealed class WithdrawalJob(
                 .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
                 .SingleAsync(cancellationToken);
             var nonce = wallet.NextNonce++;
-            var signed = hotWallet.Sign(new TransferIntent(
-                withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId));
             var now = clock.GetUtcNow();
+            var signed = SignAndStore(withdrawal, nonce, fees, now);
             withdrawal.MarkSigned(nonce, signed.RawHex, signed.Hash, now);
-            db.WithdrawalTransactions.Add(new WithdrawalTransaction
-            {
-                WithdrawalId = withdrawal.Id,
-                Nonce = nonce,
-                Hash = signed.Hash,
-                RawTransaction = signed.RawHex,
-                MaxFeePerGas = fees.MaxFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                CreatedAt = now,
-            });
             db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = signed.Hash, from = hotWallet.Address }, now);
         }, cancellationToken);
+    }
+
+    /// <summary>Signs the withdrawal's transfer at the nonce and fees, and stores the bytes and hash (in the caller's transaction) before anything is sent.</summary>
+    private SignedTransaction SignAndStore(Withdrawal withdrawal, long nonce, FeeQuote fees, DateTimeOffset now)
+    {
+        var settings = options.Value;
+        var signed = hotWallet.Sign(new TransferIntent(
+            withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId));
+        db.WithdrawalTransactions.Add(new WithdrawalTransaction
+        {
+            WithdrawalId = withdrawal.Id,
+            Nonce = nonce,
+            Hash = signed.Hash,
+            RawTransaction = signed.RawHex,
+            MaxFeePerGas = fees.MaxFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            CreatedAt = now,
+        });
+        return signed;
     }
 
     /// <summary>The first time a hot wallet is used, its next nonce is the chain's count; after that, ours.</summary>
@@ -149,20 +156,9 @@ public sealed class WithdrawalJob(
                 return;
             }
 
-            var signed = hotWallet.Sign(new TransferIntent(
-                withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId));
             var now = clock.GetUtcNow();
+            var signed = SignAndStore(withdrawal, nonce, fees, now);
             withdrawal.Replace(signed.RawHex, signed.Hash, now);
-            db.WithdrawalTransactions.Add(new WithdrawalTransaction
-            {
-                WithdrawalId = withdrawal.Id,
-                Nonce = nonce,
-                Hash = signed.Hash,
-                RawTransaction = signed.RawHex,
-                MaxFeePerGas = fees.MaxFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                CreatedAt = now,
-            });
             db.Audit("withdrawal.transaction_replaced", withdrawal.AuditSubject, new
             {
                 nonce,
