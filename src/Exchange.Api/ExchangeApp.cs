@@ -155,13 +155,6 @@ public static class ExchangeApp
             MapApi(app);
         }
 
-        if (exchange.RunJobs)
-        {
-            app.Services.GetRequiredService<IRecurringJobManager>().AddOrUpdate<Reconciler>(
-                Reconciler.RecurringJobId, r => r.RunAsync(CancellationToken.None),
-                app.Services.GetRequiredService<IOptions<ReconcilerOptions>>().Value.Cron);
-        }
-
         return app;
     }
 
@@ -258,6 +251,7 @@ public static class ExchangeApp
         if (exchange.RunJobs)
         {
             services.AddHostedService<AuditSealing>();
+            services.AddHostedService<ReconcilerSchedule>();
             // Two servers, two worker pools: sending challenges (a trader is waiting for the phone to buzz) never
             // queues behind signing and receipt-watching work, however much of that there is.
             services.AddHangfireServer(server =>

@@ -1,0 +1,30 @@
+using Hangfire;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Api.Infrastructure.Jobs;
+
+/// <summary>
+/// Registers the recurring reconciler once the host runs, trying again until it succeeds. Hangfire
+/// takes a lock row for it, and an instance killed with SIGKILL leaves that row behind until its
+/// timeout: registering at build time made the restarted instance die on start-up (the soak found it).
+/// </summary>
+public sealed class ReconcilerSchedule(IRecurringJobManager recurring, IOptions<ReconcilerOptions> options, ILogger<ReconcilerSchedule> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                recurring.AddOrUpdate<Reconciler>(Reconciler.RecurringJobId, r => r.RunAsync(CancellationToken.None), options.Value.Cron);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogWarning(ex, "Could not register the recurring reconciler yet (a lock left by a stopped instance?); trying again in 5 s");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5), stoppingToken);
+        }
+    }
+}
