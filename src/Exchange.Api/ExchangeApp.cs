@@ -257,14 +257,15 @@ public static class ExchangeApp
             services.AddHangfireServer(server =>
             {
                 server.WorkerCount = exchange.WorkerCount;
-                server.Queues = [JobScheduler.ChallengesQueue];
+                // The reconciler's passes (queue "default") are short and must not wait behind chain work either.
+                server.Queues = [JobScheduler.ChallengesQueue, "default"];
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:challenges";
             });
             services.AddHangfireServer(server =>
             {
                 server.WorkerCount = exchange.WorkerCount;
-                server.Queues = [JobScheduler.ChainQueue, "default"];
+                server.Queues = [JobScheduler.ChainQueue];
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:chain";
             });

@@ -160,9 +160,33 @@ public sealed class SoakTests(SoakFixture system, ITestOutputHelper output) : IC
             }
 
             // Every request ends: taps land, silences expire past their deadline, the reconcilers pick up the rest.
-            var open = await Poll.UntilAsync(() => ScalarAsync(
-                    $"SELECT (SELECT count(*) FROM withdrawals WHERE status <> ALL(@final)) + (SELECT count(*) FROM transfers WHERE status <> ALL(@final))"),
-                c => c == 0, "every request to end", 180);
+            long open;
+            try
+            {
+                open = await Poll.UntilAsync(() => ScalarAsync(
+                        $"SELECT (SELECT count(*) FROM withdrawals WHERE status <> ALL(@final)) + (SELECT count(*) FROM transfers WHERE status <> ALL(@final))"),
+                    c => c == 0, "every request to end", 180);
+            }
+            catch (TimeoutException timeout)
+            {
+                var stuck = await ListAsync(
+                    """
+                    SELECT r.kind || ' ' || r.status || ' / challenge ' || coalesce(c.state, '-') || ' attempts ' || coalesce(c.send_attempts, 0)
+                           || ' / ' || coalesce(left(c.last_send_error, 60), '-'), count(*)::text
+                    FROM (SELECT id, status, 'withdrawal' AS kind FROM withdrawals UNION ALL SELECT id, status, 'transfer' FROM transfers) r
+                    LEFT JOIN challenges c ON c.request_id = r.id
+                    WHERE r.status NOT IN ('confirmed', 'declined', 'expired', 'token_expired', 'rejected', 'cancelled', 'failed')
+                    GROUP BY 1 ORDER BY 2 DESC LIMIT 10
+                    """);
+                var jobs = await ListAsync("SELECT coalesce(queue, '-') || ' fetched=' || (fetchedat IS NOT NULL)::text, count(*)::text FROM hangfire.jobqueue GROUP BY 1");
+                var servers = await ListAsync("SELECT id, lastheartbeat::text FROM hangfire.server");
+                var locks = await ListAsync("SELECT resource, acquired::text FROM hangfire.lock");
+                var instancesOutput = string.Join("\n---\n", instances.Select(p => p?.Output is { } o ? o[Math.Max(0, o.Length - 3000)..] : "-"));
+                throw new TimeoutException(
+                    $"{timeout.Message}\nOpen: {string.Join("; ", stuck.Select(x => $"{x.Value} × {x.Key}"))}\nQueues: {string.Join("; ", jobs.Select(x => $"{x.Key}: {x.Value}"))}" +
+                    $"\nServers: {string.Join("; ", servers.Select(x => $"{x.Key} {x.Value}"))}\nLocks: {string.Join("; ", locks.Select(x => $"{x.Key} {x.Value}"))}\nInstances said:\n{instancesOutput}", timeout);
+            }
+
             await stop.CancelAsync();
             await Task.WhenAny(phone);
 

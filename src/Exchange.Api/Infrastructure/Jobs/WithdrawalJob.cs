@@ -29,7 +29,39 @@ public sealed class WithdrawalJob(
     /// <summary>How long one run watches for the receipt before leaving it to a later run.</summary>
     private static readonly TimeSpan ReceiptWatch = TimeSpan.FromSeconds(10);
 
+    /// <summary>The advisory-lock class of "a job is working on this withdrawal".</summary>
+    private const int WithdrawalLockClass = 7253020;
+
     public async Task RunAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
+        // One job per withdrawal at a time, across instances: the reconciler may enqueue it again while a job
+        // still watches its receipt, and a duplicate must cost a lookup, not a worker for the whole watch.
+        // A session lock: it dies with the connection, so a killed worker holds nothing up.
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var key = BitConverter.ToInt32(withdrawalId.ToByteArray(), 12);
+            if (!await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({WithdrawalLockClass}, {key}) AS \"Value\"").SingleAsync(cancellationToken))
+            {
+                return;
+            }
+
+            try
+            {
+                await DriveAsync(withdrawalId, cancellationToken);
+            }
+            finally
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({WithdrawalLockClass}, {key})", CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task DriveAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
         db.Actor = Actors.System;
         var status = await StatusAsync(withdrawalId, cancellationToken);
