@@ -26,11 +26,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
     [Fact]
     public async Task An_unmined_transaction_is_replaced_with_bumped_fees_and_only_one_is_mined()
     {
-        using var trader = await system.NewTraderAsync();
-        await trader.CreditAsync("3");
-        var to = ExchangeFixture.NewAddress();
-        await StopMiningAsync();
-        try
+        await WithMiningStoppedAsync(async (trader, to) =>
         {
             var (id, _) = await BroadcastWithdrawalAsync(trader, to);
 
@@ -43,23 +39,13 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
             Assert.True(BigInteger.Parse(second.MaxPriorityFeePerGas) * 100 >= BigInteger.Parse(first.MaxPriorityFeePerGas) * 113,
                 $"{first.MaxPriorityFeePerGas} → {second.MaxPriorityFeePerGas}");
             Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.transaction_replaced"));
-        }
-        finally
-        {
-            await ResumeMiningAsync();
-        }
-
-        await AssertMinedOnceAsync(trader, to);
+        });
     }
 
     [Fact]
     public async Task A_transaction_the_node_dropped_is_sent_again_and_mined_once()
     {
-        using var trader = await system.NewTraderAsync();
-        await trader.CreditAsync("3");
-        var to = ExchangeFixture.NewAddress();
-        await StopMiningAsync();
-        try
+        await WithMiningStoppedAsync(async (trader, to) =>
         {
             var (id, hash) = await BroadcastWithdrawalAsync(trader, to);
 
@@ -80,23 +66,13 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
 
                 return false;
             }, known => known, "the node to have the withdrawal's transaction again", 30);
-        }
-        finally
-        {
-            await ResumeMiningAsync();
-        }
-
-        await AssertMinedOnceAsync(trader, to);
+        });
     }
 
     [Fact]
     public async Task A_block_lost_to_a_reorganisation_before_the_depth_sends_the_withdrawal_again_and_it_lands_once()
     {
-        using var trader = await system.NewTraderAsync();
-        await trader.CreditAsync("3");
-        var to = ExchangeFixture.NewAddress();
-        await StopMiningAsync();
-        try
+        await WithMiningStoppedAsync(async (trader, to) =>
         {
             var (id, _) = await BroadcastWithdrawalAsync(trader, to);
 
@@ -109,13 +85,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
             await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{id}", "withdrawal.reorged"), n => n == 1, "the exchange to notice the lost block");
             var back = await trader.WithdrawalAsync(id);
             Assert.Equal("broadcast", back["status"]!.GetValue<string>());
-        }
-        finally
-        {
-            await ResumeMiningAsync();
-        }
-
-        await AssertMinedOnceAsync(trader, to);
+        });
     }
 
     [Fact]
@@ -167,6 +137,25 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.reverted_on_chain"));
         var report = await system.InScopeAsync((_, services) => services.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None));
         Assert.True(report.Ok, InvariantChecker.Format(report));
+    }
+
+    /// <summary>A trader with 3 ETH and a fresh destination; the fault runs while nothing is mined; then the withdrawal must land once.</summary>
+    private async Task WithMiningStoppedAsync(Func<Trader, string, Task> fault)
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("3");
+        var to = ExchangeFixture.NewAddress();
+        await StopMiningAsync();
+        try
+        {
+            await fault(trader, to);
+        }
+        finally
+        {
+            await ResumeMiningAsync();
+        }
+
+        await AssertMinedOnceAsync(trader, to);
     }
 
     /// <summary>A withdrawal of 1 ETH, tapped, until the node has it; its id and hash.</summary>
