@@ -25,9 +25,11 @@ public sealed class OperatorActionTests(OperationsFixture system) : IClassFixtur
         var withdrawal = await trader.AcceptedWithdrawalAsync("2", ExchangeFixture.NewAddress());
         var tradersChallenge = await system.PendingChallengeAsync(trader.Subject);
 
-        // The stuck list shows it, with cancel as the action that applies (VivoKey accepted the challenge: no retry-send).
-        var stuck = (await ops.Http.GetFromJsonAsync<JsonObject>("/api/operations/stuck?olderThanSeconds=0"))!;
-        var item = stuck["items"]!.AsArray().Single(i => i!["id"]!.GetValue<Guid>() == withdrawal)!;
+        // The stuck list shows it, with cancel as the action that applies once VivoKey's acceptance is recorded (no retry-send).
+        var item = await Poll.UntilAsync(
+            async () => (await ops.Http.GetFromJsonAsync<JsonObject>("/api/operations/stuck?olderThanSeconds=0"))!["items"]!.AsArray()
+                .Single(i => i!["id"]!.GetValue<Guid>() == withdrawal)!,
+            i => i["challenge"]!["state"]!.GetValue<string>() == "accepted", "VivoKey's acceptance to be recorded");
         Assert.Equal("pending_approval", item["status"]!.GetValue<string>());
         Assert.Equal(trader.Subject, item["member"]!.GetValue<string>());
         Assert.Equal(["cancel"], item["actions"]!.AsArray().Select(a => a!.GetValue<string>()));
