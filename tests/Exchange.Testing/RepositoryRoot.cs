@@ -3,7 +3,7 @@ using System.Reflection;
 namespace Exchange.Testing;
 
 /// <summary>The checkout this code belongs to: where Exchange.sln and the git-ignored .tools/ folder are.</summary>
-internal static class RepositoryRoot
+public static class RepositoryRoot
 {
     public static string? Find()
     {

@@ -41,15 +41,8 @@ public sealed class ExchangeProcess : IAsyncDisposable
         get
         {
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "Exchange.sln")))
-                {
-                    return Path.Combine(directory.FullName, "src", "Exchange.Api", "bin", configuration, "net10.0", "Exchange.Api.dll");
-                }
-            }
-
-            throw new InvalidOperationException("Exchange.sln not found above " + AppContext.BaseDirectory);
+            var root = Exchange.Testing.RepositoryRoot.Find() ?? throw new InvalidOperationException("Exchange.sln not found above " + AppContext.BaseDirectory);
+            return Path.Combine(root, "src", "Exchange.Api", "bin", configuration, "net10.0", "Exchange.Api.dll");
         }
     }
 
