@@ -6,7 +6,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 CONFIGURATION ?= Release
 
-.PHONY: build test run soak clean
+.PHONY: build test run soak bench clean
 
 build:
 	dotnet build Exchange.sln -c $(CONFIGURATION) -nologo -v quiet
@@ -24,6 +24,11 @@ run:
 soak: build
 	SOAK_REQUESTS=$${SOAK_REQUESTS:-2000} dotnet test tests/Exchange.Api.Tests -c $(CONFIGURATION) --no-build -nologo \
 	  --filter "FullyQualifiedName~SoakTests" --logger "console;verbosity=detailed"
+
+## The benchmark: intake, tap to broadcast, end to end and the reconciler, beside pgbench's and anvil's own
+## ceilings measured in the same run. Prints a table; writes bench-results/bench.json and PNG charts.
+bench:
+	scripts/bench.sh $(CONFIGURATION)
 
 clean:
 	dotnet clean Exchange.sln -nologo -v quiet

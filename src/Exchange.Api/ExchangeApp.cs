@@ -40,6 +40,15 @@ public sealed class ExchangeOptions
 
     public int WorkerCount { get; set; } = Math.Max(4, Environment.ProcessorCount * 4);
 
+    /// <summary>In-process workers that send new challenges and sign tapped withdrawals the moment they commit.</summary>
+    public int DispatchWorkers { get; set; } = 32;
+
+    /// <summary>Receipts looked at in parallel at each new block.</summary>
+    public int ConfirmationWorkers { get; set; } = 8;
+
+    /// <summary>How often each Hangfire worker looks for queued jobs (retries, the reconciler's work); new work does not wait for it.</summary>
+    public int JobPollMilliseconds { get; set; } = 1000;
+
     /// <summary>Test-only: a crash point to kill the process at, once (see <see cref="Infrastructure.CrashPoints"/>).</summary>
     public string? CrashAt { get; set; }
 
@@ -69,6 +78,8 @@ public static class ExchangeApp
         services.Configure<RefusalAuditOptions>(configuration.GetSection(RefusalAuditOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
 
+        services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton<WorkDispatcher>();
         services.AddDbContext<ExchangeDbContext>(db => db
             .UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(ExchangeDbContext.MigrationsAssembly))
             .UseSnakeCaseNamingConvention());
@@ -234,10 +245,11 @@ public static class ExchangeApp
             SchemaName = Migrations.JobsSchema,
             // Installed at start-up by the schema's owner (Migrations.Apply); the application's role cannot create tables.
             PrepareSchemaIfNecessary = false,
-            // A person is watching their phone: pick up a tapped withdrawal at once, not after the default 15 s poll.
-            // Plain polling: LISTEN/NOTIFY long polling was seen to leave jobs enqueued for tens of seconds here
-            // (and hangs for good when its listener connection drops: Hangfire.PostgreSql issue 410).
-            QueuePollInterval = TimeSpan.FromMilliseconds(200),
+            // New work (a challenge to send, a tapped withdrawal) never waits for this poll: WorkDispatcher starts it
+            // at commit. Hangfire carries retries, the reconciler's passes and what they take up again. Plain polling:
+            // LISTEN/NOTIFY long polling was seen to leave jobs enqueued for tens of seconds here (and hangs for good
+            // when its listener connection drops: Hangfire.PostgreSql issue 410).
+            QueuePollInterval = TimeSpan.FromMilliseconds(exchange.JobPollMilliseconds),
             DistributedLockTimeout = TimeSpan.FromMinutes(1),
         };
         // Storage and job activator are this host's own services, not Hangfire's process-wide statics, so
@@ -251,6 +263,8 @@ public static class ExchangeApp
         if (exchange.RunJobs)
         {
             services.AddHostedService<AuditSealing>();
+            services.AddHostedService(provider => provider.GetRequiredService<WorkDispatcher>());
+            services.AddHostedService<ConfirmationWatcher>();
             services.AddHostedService<ReconcilerSchedule>();
             // Two servers, two worker pools: sending challenges (a trader is waiting for the phone to buzz) never
             // queues behind signing and receipt-watching work, however much of that there is.

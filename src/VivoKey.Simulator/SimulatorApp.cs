@@ -87,6 +87,7 @@ public static class SimulatorApp
         services.AddSingleton<FaultRules>();
         services.AddSingleton<CallbackDispatcher>();
         services.AddScoped<MemberActions>();
+        services.AddSingleton<ChallengeAutoTap>();
         services.AddHostedService<ClientSeeder>();
         services.AddHostedService<DeadlineWatcher>();
 

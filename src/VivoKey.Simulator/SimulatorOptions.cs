@@ -13,6 +13,9 @@ public sealed class SimulatorOptions
     /// <summary>Completes the tap and consent pages at once when login_hint names a known member.</summary>
     public bool AutoTap { get; set; }
 
+    /// <summary>The member taps every validation challenge as soon as it is accepted (load runs, demos).</summary>
+    public bool AutoTapChallenges { get; set; }
+
     public int AccessTokenLifetimeSeconds { get; set; } = 3600;
     public int IdentityTokenLifetimeSeconds { get; set; } = 1200;
     public int RefreshTokenLifetimeSeconds { get; set; } = 14 * 24 * 3600;

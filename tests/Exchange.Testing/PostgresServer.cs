@@ -20,7 +20,10 @@ public sealed class PostgresServer : IAsyncDisposable
     private static readonly string[] FastSettings =
         ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=1000", "track_commit_timestamp=on"];
 
-    private static readonly Lazy<Task<PostgresServer>> SharedServer = new(StartAsync);
+    // A durable cluster keeps PostgreSQL's defaults (fsync, synchronous commit): what a benchmark measures.
+    private static readonly string[] DurableSettings = ["max_connections=1000", "track_commit_timestamp=on"];
+
+    private static readonly Lazy<Task<PostgresServer>> SharedServer = new(() => StartAsync());
 
     private readonly PostgreSqlContainer? _container;
     private readonly LocalCluster? _cluster;
@@ -46,13 +49,18 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>True when the server runs in a Docker container, false for a local cluster.</summary>
     public bool InContainer => _container is not null;
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <summary>The directory of PostgreSQL's programs (pgbench among them) for a local cluster; null in a container.</summary>
+    public string? BinDirectory => _cluster?.BinDirectory;
+
+    /// <summary>Starts a server; <paramref name="durable"/> keeps fsync and synchronous commit on, as production runs.</summary>
+    public static async Task<PostgresServer> StartAsync(bool durable = false)
     {
+        var settings = durable ? DurableSettings : FastSettings;
         if (DockerMayAnswer())
         {
             try
             {
-                return await StartContainerAsync();
+                return await StartContainerAsync(settings);
             }
             catch (Exception)
             {
@@ -60,7 +68,7 @@ public sealed class PostgresServer : IAsyncDisposable
             }
         }
 
-        return await StartLocalClusterAsync();
+        return await StartLocalClusterAsync(settings);
     }
 
     /// <summary>Creates an empty database with a unique name and returns its connection string.</summary>
@@ -118,10 +126,10 @@ public sealed class PostgresServer : IAsyncDisposable
     private static bool DockerMayAnswer() =>
         !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOCKER_HOST")) || File.Exists("/var/run/docker.sock");
 
-    private static async Task<PostgresServer> StartContainerAsync()
+    private static async Task<PostgresServer> StartContainerAsync(string[] settings)
     {
         var container = new PostgreSqlBuilder("postgres:15")
-            .WithCommand(FastSettings.SelectMany(setting => new[] { "-c", setting }).ToArray())
+            .WithCommand(settings.SelectMany(setting => new[] { "-c", setting }).ToArray())
             .Build();
         try
         {
@@ -138,9 +146,9 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    private static async Task<PostgresServer> StartLocalClusterAsync()
+    private static async Task<PostgresServer> StartLocalClusterAsync(string[] settings)
     {
-        var cluster = await LocalCluster.InitAsync();
+        var cluster = await LocalCluster.InitAsync(settings);
         try
         {
             // The free port may be taken by someone else before postgres binds it: then take another.
@@ -214,7 +222,9 @@ public sealed class PostgresServer : IAsyncDisposable
         private string DataDirectory => Path.Combine(_root, "data");
         private string LogFile => Path.Combine(_root, "postgres.log");
 
-        public static async Task<LocalCluster> InitAsync()
+        public string BinDirectory => _bin;
+
+        public static async Task<LocalCluster> InitAsync(string[] settings)
         {
             var bin = FindBinaries() ?? throw new InvalidOperationException(
                 "PostgreSQL's initdb and pg_ctl were found neither on PATH nor under /usr/lib/postgresql/*/bin nor in /usr/local/bin, " +
@@ -240,7 +250,7 @@ public sealed class PostgresServer : IAsyncDisposable
                 await File.AppendAllLinesAsync(Path.Combine(cluster.DataDirectory, "postgresql.conf"),
                 [
                     "# Added by Exchange.Testing: a throwaway cluster for tests.",
-                    .. FastSettings.Select(s => s.Replace("=", " = ", StringComparison.Ordinal)),
+                    .. settings.Select(s => s.Replace("=", " = ", StringComparison.Ordinal)),
                     "listen_addresses = '127.0.0.1'",
                     $"unix_socket_directories = '{socketDirectory}'",
                 ]);

@@ -412,9 +412,17 @@ namespace Exchange.Migrations.Migrations
                     b.HasKey("Id")
                         .HasName("pk_challenges");
 
+                    b.HasIndex("Deadline")
+                        .HasDatabaseName("ix_challenges_open_by_deadline")
+                        .HasFilter("state <> 'Ended'");
+
                     b.HasIndex("IdHash")
                         .IsUnique()
                         .HasDatabaseName("ix_challenges_id_hash");
+
+                    b.HasIndex("NextSendAt")
+                        .HasDatabaseName("ix_challenges_sending_by_next_send_at")
+                        .HasFilter("state = 'Sending'");
 
                     b.HasIndex("RequestId")
                         .IsUnique()

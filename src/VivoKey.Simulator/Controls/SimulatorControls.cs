@@ -17,6 +17,8 @@ public static class SimulatorControls
 
     public sealed record ClockAdvance(double Seconds);
 
+    public sealed record AutoTapSetting(bool Challenges);
+
     public static void Map(IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/simulator");
@@ -111,6 +113,13 @@ public static class SimulatorControls
         {
             faults.Clear();
             return Results.NoContent();
+        });
+
+        group.MapGet("/auto-tap", (ChallengeAutoTap autoTap) => new AutoTapSetting(autoTap.Enabled));
+        group.MapPut("/auto-tap", (AutoTapSetting body, ChallengeAutoTap autoTap) =>
+        {
+            autoTap.Enabled = body.Challenges;
+            return Results.Ok(new AutoTapSetting(autoTap.Enabled));
         });
 
         group.MapGet("/clock", (SimulatorClock clock) => new { now = clock.GetUtcNow(), offset_seconds = clock.Offset.TotalSeconds });

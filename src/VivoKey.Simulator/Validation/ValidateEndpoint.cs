@@ -36,6 +36,7 @@ public static class ValidateEndpoint
         FaultRules faults,
         MemberActions actions,
         CallbackDispatcher dispatcher,
+        ChallengeAutoTap autoTap,
         TimeProvider clock,
         IOpenIddictTokenManager tokens)
     {
@@ -113,6 +114,10 @@ public static class ValidateEndpoint
             && await actions.EndAsync(challenge, plan.BeforeResponseDeclines ? MemberAction.Decline : MemberAction.Tap, cancellationToken))
         {
             await dispatcher.DispatchAsync(challenge, cancellationToken);
+        }
+        else
+        {
+            autoTap.AfterResponse(http.Response, challenge.VivoId);
         }
 
         return Results.Json(new { accepted = true, vivo_id = challenge.VivoId });

@@ -14,6 +14,11 @@ namespace Exchange.Api.Features.Balances;
 /// </summary>
 public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
 {
+    // Balances already locked in the current transaction: a row lock lasts until the transaction ends, so
+    // a second posting to the same balance in it needs no second SELECT … FOR UPDATE.
+    private readonly Dictionary<(Guid MemberId, string Asset), Balance> _locked = [];
+    private object? _lockedIn;
+
     public async Task CreditAsync(Guid memberId, Asset asset, BigInteger amount, CancellationToken cancellationToken)
     {
         await EnsureRowAsync(memberId, asset.Code, cancellationToken);
@@ -67,7 +72,57 @@ public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
             $"INSERT INTO balances (member_id, asset, available, held) VALUES ({memberId}, {asset}, 0, 0) ON CONFLICT DO NOTHING",
             cancellationToken);
 
-    private Task<Balance?> LockAsync(Guid memberId, string asset, CancellationToken cancellationToken) =>
-        db.Balances.FromSql($"SELECT *, xmin FROM balances WHERE member_id = {memberId} AND asset = {asset} FOR UPDATE")
+    /// <summary>
+    /// Locks the balances of many members at once, in one fixed order (member, asset), before postings
+    /// to them in any order: a batch (the reconciler ending due requests) never deadlocks with a transfer,
+    /// which locks its two balances in the same order.
+    /// </summary>
+    public async Task LockAllAsync(IEnumerable<Guid> memberIds, CancellationToken cancellationToken)
+    {
+        var members = memberIds.Distinct().ToArray();
+        if (members.Length == 0)
+        {
+            return;
+        }
+
+        var balances = await db.Balances
+            .FromSql($"SELECT *, xmin FROM balances WHERE member_id = ANY({members}) ORDER BY member_id, asset FOR UPDATE")
+            .ToListAsync(cancellationToken);
+        var locked = Locked();
+        foreach (var balance in balances)
+        {
+            locked[(balance.MemberId, balance.Asset)] = balance;
+        }
+    }
+
+    private async Task<Balance?> LockAsync(Guid memberId, string asset, CancellationToken cancellationToken)
+    {
+        var locked = Locked();
+        if (locked.TryGetValue((memberId, asset), out var held))
+        {
+            return held;
+        }
+
+        var balance = await db.Balances.FromSql($"SELECT *, xmin FROM balances WHERE member_id = {memberId} AND asset = {asset} FOR UPDATE")
             .SingleOrDefaultAsync(cancellationToken);
+        if (balance is not null && db.Database.CurrentTransaction is not null)
+        {
+            locked[(memberId, asset)] = balance;
+        }
+
+        return balance;
+    }
+
+    /// <summary>The locks of the current transaction; a new transaction starts with none.</summary>
+    private Dictionary<(Guid MemberId, string Asset), Balance> Locked()
+    {
+        var transaction = db.Database.CurrentTransaction;
+        if (!ReferenceEquals(transaction, _lockedIn))
+        {
+            _locked.Clear();
+            _lockedIn = transaction;
+        }
+
+        return _locked;
+    }
 }

@@ -130,7 +130,7 @@ public static class ApplyVivoKeyCallback
                     transfer.MarkSettled(now);
                     return (Outcome.Applied, null);
                 case Withdrawal withdrawal:
-                    return (Outcome.Applied, () => jobs.SignAndBroadcast(withdrawal.Id));
+                    return (Outcome.Applied, () => jobs.SignAndBroadcastNow(withdrawal.Id));
                 default:
                     throw new InvalidOperationException($"Unknown request type {request.GetType().Name}.");
             }

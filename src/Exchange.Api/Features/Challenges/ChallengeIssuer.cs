@@ -47,7 +47,7 @@ public sealed class ChallengeIssuer(
             now.AddSeconds(options.Value.ChallengeTimeoutSeconds));
         db.Challenges.Add(challenge);
         db.Audit("challenge.issued", auditSubject, new { challengeId = challenge.Id, message, deadline = challenge.Deadline }, now);
-        afterCommit.Add(() => jobs.SendChallenge(challenge.Id));
+        afterCommit.Add(() => jobs.SendChallengeNow(challenge.Id));
         return challenge;
     }
 }

@@ -62,6 +62,23 @@ public sealed class EthereumChain
     /// </summary>
     public async Task<FeeQuote> QuoteFeesAsync(CancellationToken ct)
     {
+        // One quote per block interval is enough: signing a burst of tapped withdrawals asks the node once, not each time.
+        if (_quote is { } cached && Environment.TickCount64 - cached.At < QuoteLifetimeMilliseconds)
+        {
+            return cached.Quote;
+        }
+
+        var quote = await FetchQuoteAsync(ct);
+        _quote = (quote, Environment.TickCount64);
+        return quote;
+    }
+
+    private const long QuoteLifetimeMilliseconds = 1000;
+
+    private (FeeQuote Quote, long At)? _quote;
+
+    private async Task<FeeQuote> FetchQuoteAsync(CancellationToken ct)
+    {
         BigInteger priority;
         if (_priorityFeeOverride is { } configured)
         {
@@ -144,6 +161,9 @@ public sealed class EthereumChain
         var confirmations = Math.Max(1, latest - receiptBlock + 1);
         return new ReceiptInfo(receipt.TransactionHash.ToLowerInvariant(), receiptBlock, receipt.Status?.Value == BigInteger.One, confirmations);
     }
+
+    public async Task<long> GetBlockNumberAsync(CancellationToken ct) =>
+        (long)(await _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(null).WaitAsync(ct)).Value;
 
     /// <summary>True when the node has the transaction, in its pool or mined.</summary>
     public async Task<bool> IsKnownAsync(string hash, CancellationToken ct) =>

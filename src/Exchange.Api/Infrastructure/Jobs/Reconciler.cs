@@ -23,7 +23,7 @@ public sealed class ReconcilerOptions
     /// <summary>How long work may sit in one state before the reconciler takes it up again.</summary>
     public int StuckAfterSeconds { get; set; } = 10;
 
-    public int BatchSize { get; set; } = 200;
+    public int BatchSize { get; set; } = 500;
 }
 
 /// <summary>
@@ -48,6 +48,9 @@ public sealed class Reconciler(
     /// <summary>One pass at a time across instances: a session advisory lock, which PostgreSQL releases when
     /// the connection ends, so a pass killed midway (kill -9) holds nothing up, unlike a Hangfire lock row.</summary>
     private const long PassLock = 7253019;
+
+    /// <summary>How long one pass keeps ending overdue challenges before it moves on to its other work.</summary>
+    private static readonly TimeSpan EndingBudget = TimeSpan.FromSeconds(5);
 
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
     {
@@ -119,28 +122,50 @@ public sealed class Reconciler(
     /// </summary>
     private async Task<(int Expired, int Failed)> EndOverdueAsync(DateTimeOffset deadlineBefore, int batch, CancellationToken cancellationToken)
     {
-        var overdue = await db.Challenges.AsNoTracking()
-            .Where(c => c.State != ChallengeState.Ended && c.Deadline <= deadlineBefore)
-            .OrderBy(c => c.Deadline).Take(batch).Select(c => c.Id).ToListAsync(cancellationToken);
         int expired = 0, failed = 0;
-        foreach (var id in overdue)
+        var pass = System.Diagnostics.Stopwatch.StartNew();
+        // A batch per transaction, batches until none is left or the pass has run long enough: a backlog of
+        // thousands (an outage of VivoKey's callbacks) ends at thousands a second, not a batch per pass.
+        while (pass.Elapsed < EndingBudget)
         {
-            var outcome = await db.InTransactionAsync(async () =>
+            var overdue = await db.Challenges.AsNoTracking()
+                .Where(c => c.State != ChallengeState.Ended && c.Deadline <= deadlineBefore)
+                .OrderBy(c => c.Deadline).Take(batch).Select(c => c.Id).ToArrayAsync(cancellationToken);
+            if (overdue.Length == 0)
             {
-                var challenge = await db.LockChallengeAsync(id, cancellationToken);
-                if (challenge.IsEnded)
+                break;
+            }
+
+            var outcomesOfBatch = await db.InTransactionAsync(async () =>
+            {
+                // Challenges first, as every writer locks them; one a callback holds right now is skipped, and its callback decides.
+                var challenges = await db.Challenges
+                    .FromSql($"SELECT *, xmin FROM challenges WHERE id = ANY({overdue}) ORDER BY id FOR UPDATE SKIP LOCKED")
+                    .ToListAsync(cancellationToken);
+                await outcomes.PrepareToEndAsync(challenges, cancellationToken);
+                var ended = new List<RequestStatus?>(challenges.Count);
+                foreach (var challenge in challenges.OrderBy(c => c.Deadline))
                 {
-                    return (RequestStatus?)null;
+                    if (challenge.IsEnded)
+                    {
+                        continue;
+                    }
+
+                    var status = challenge.State == ChallengeState.Accepted ? RequestStatus.Expired : RequestStatus.Failed;
+                    var reason = status == RequestStatus.Expired
+                        ? "No answer from VivoKey by the deadline."
+                        : $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).";
+                    ended.Add(await outcomes.EndPendingAsync(challenge, status, reason, cancellationToken));
                 }
 
-                var status = challenge.State == ChallengeState.Accepted ? RequestStatus.Expired : RequestStatus.Failed;
-                var reason = status == RequestStatus.Expired
-                    ? "No answer from VivoKey by the deadline."
-                    : $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).";
-                return await outcomes.EndPendingAsync(challenge, status, reason, cancellationToken);
+                return ended;
             }, cancellationToken);
-            expired += outcome == RequestStatus.Expired ? 1 : 0;
-            failed += outcome == RequestStatus.Failed ? 1 : 0;
+            expired += outcomesOfBatch.Count(o => o == RequestStatus.Expired);
+            failed += outcomesOfBatch.Count(o => o == RequestStatus.Failed);
+            if (overdue.Length < batch)
+            {
+                break;
+            }
         }
 
         return (expired, failed);

@@ -32,7 +32,61 @@ public sealed class WithdrawalJob(
     /// <summary>The advisory-lock class of "a job is working on this withdrawal".</summary>
     private const int WithdrawalLockClass = 7253020;
 
-    public async Task RunAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    /// <summary>The whole way, for the reconciler and retries: sign if approved, replace if stuck, broadcast, watch the receipt.</summary>
+    public Task RunAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
+        WithLockAsync(withdrawalId, () => DriveAsync(withdrawalId, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// The fast path, the moment the tap is applied: sign and broadcast, then return. The confirmation
+    /// watcher follows the receipt from there, for all broadcast withdrawals at once.
+    /// </summary>
+    public Task SignAndBroadcastAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
+        WithLockAsync(withdrawalId, async () =>
+        {
+            db.Actor = Actors.System;
+            var status = await StatusAsync(withdrawalId, cancellationToken);
+            if (status == RequestStatus.Approved)
+            {
+                await SignAsync(withdrawalId, cancellationToken);
+                crash.At("after-sign");
+                status = await StatusAsync(withdrawalId, cancellationToken);
+            }
+
+            if (status == RequestStatus.Signed)
+            {
+                await BroadcastAsync(withdrawalId, cancellationToken);
+            }
+        }, cancellationToken);
+
+    /// <summary>One look at the receipts of a broadcast withdrawal (the confirmation watcher's step), unless a job has it.</summary>
+    public Task CheckOnceAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
+        WithLockAsync(withdrawalId, async () =>
+        {
+            db.Actor = Actors.System;
+            var hashes = await HashesAsync(withdrawalId, cancellationToken);
+            await CheckReceiptsAsync(withdrawalId, hashes, cancellationToken);
+        }, cancellationToken);
+
+    /// <summary>
+    /// For a transaction that has sat unmined (the confirmation watcher's other step): replace it once it is
+    /// stuck long enough, send the stored bytes again (a node that dropped them gets them back), and look at
+    /// the receipts once.
+    /// </summary>
+    public Task NudgeAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
+        WithLockAsync(withdrawalId, async () =>
+        {
+            db.Actor = Actors.System;
+            if (await StatusAsync(withdrawalId, cancellationToken) is not (RequestStatus.Signed or RequestStatus.Broadcast))
+            {
+                return;
+            }
+
+            await ReplaceIfStuckAsync(withdrawalId, cancellationToken);
+            await BroadcastAsync(withdrawalId, cancellationToken);
+            await CheckReceiptsAsync(withdrawalId, await HashesAsync(withdrawalId, cancellationToken), cancellationToken);
+        }, cancellationToken);
+
+    private async Task WithLockAsync(Guid withdrawalId, Func<Task> work, CancellationToken cancellationToken)
     {
         // One job per withdrawal at a time, across instances: the reconciler may enqueue it again while a job
         // still watches its receipt, and a duplicate must cost a lookup, not a worker for the whole watch.
@@ -48,7 +102,7 @@ public sealed class WithdrawalJob(
 
             try
             {
-                await DriveAsync(withdrawalId, cancellationToken);
+                await work();
             }
             finally
             {
@@ -234,49 +288,22 @@ public sealed class WithdrawalJob(
             withdrawalId, withdrawal.TxHash, result.Outcome, result.NodeMessage);
     }
 
+    private Task<List<string>> HashesAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
+        db.WithdrawalTransactions.AsNoTracking()
+            .Where(t => t.WithdrawalId == withdrawalId).OrderByDescending(t => t.Id).Select(t => t.Hash)
+            .ToListAsync(cancellationToken);
+
     /// <summary>Watches every hash the withdrawal ever had until one is mined deep enough.</summary>
     private async Task WatchAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
-        var required = Math.Max(1, options.Value.Confirmations);
-        var hashes = await db.WithdrawalTransactions.AsNoTracking()
-            .Where(t => t.WithdrawalId == withdrawalId).OrderByDescending(t => t.Id).Select(t => t.Hash)
-            .ToListAsync(cancellationToken);
+        var hashes = await HashesAsync(withdrawalId, cancellationToken);
         var replaceAfter = options.Value.ReplaceAfterSeconds;
         var until = clock.GetUtcNow() + (replaceAfter > 0 && replaceAfter < ReceiptWatch.TotalSeconds ? TimeSpan.FromSeconds(replaceAfter) : ReceiptWatch);
         while (clock.GetUtcNow() < until)
         {
-            var anyMined = false;
-            foreach (var hash in hashes)
+            if (await CheckReceiptsAsync(withdrawalId, hashes, cancellationToken))
             {
-                var receipt = await chain.GetReceiptAsync(hash, cancellationToken);
-                if (receipt is null)
-                {
-                    continue;
-                }
-
-                anyMined = true;
-
-                if (receipt.Confirmations >= required || !receipt.Succeeded)
-                {
-                    await SettleAsync(withdrawalId, receipt, cancellationToken);
-                    return;
-                }
-
-                // Mined, not yet deep enough: the trader sees the count grow.
-                await db.InTransactionAsync(async () =>
-                {
-                    var withdrawal = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);
-                    if (withdrawal.Status == RequestStatus.Broadcast && withdrawal.Confirmations != (int)receipt.Confirmations)
-                    {
-                        withdrawal.ObserveConfirmations(receipt.BlockNumber, (int)receipt.Confirmations);
-                    }
-                }, cancellationToken);
-            }
-
-            if (!anyMined && await ForgetReorganisedBlockAsync(withdrawalId, cancellationToken))
-            {
-                // Its block left the chain before the confirmation depth: send the same bytes again.
-                await BroadcastAsync(withdrawalId, cancellationToken);
+                return;
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), clock, cancellationToken);
@@ -284,6 +311,50 @@ public sealed class WithdrawalJob(
 
         // Not mined yet: look again soon; the reconciler also re-broadcasts what stays unmined.
         jobs.SignAndBroadcastLater(withdrawalId, TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>
+    /// One look at the receipts of every hash: settles the withdrawal when one is deep enough (true),
+    /// records the confirmations so far, or notices that its block left the chain and sends it again.
+    /// </summary>
+    private async Task<bool> CheckReceiptsAsync(Guid withdrawalId, List<string> hashes, CancellationToken cancellationToken)
+    {
+        var required = Math.Max(1, options.Value.Confirmations);
+        var anyMined = false;
+        foreach (var hash in hashes)
+        {
+            var receipt = await chain.GetReceiptAsync(hash, cancellationToken);
+            if (receipt is null)
+            {
+                continue;
+            }
+
+            anyMined = true;
+
+            if (receipt.Confirmations >= required || !receipt.Succeeded)
+            {
+                await SettleAsync(withdrawalId, receipt, cancellationToken);
+                return true;
+            }
+
+            // Mined, not yet deep enough: the trader sees the count grow.
+            await db.InTransactionAsync(async () =>
+            {
+                var withdrawal = await db.Withdrawals.SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+                if (withdrawal.Status == RequestStatus.Broadcast && withdrawal.Confirmations != (int)receipt.Confirmations)
+                {
+                    withdrawal.ObserveConfirmations(receipt.BlockNumber, (int)receipt.Confirmations);
+                }
+            }, cancellationToken);
+        }
+
+        if (!anyMined && await ForgetReorganisedBlockAsync(withdrawalId, cancellationToken))
+        {
+            // Its block left the chain before the confirmation depth: send the same bytes again.
+            await BroadcastAsync(withdrawalId, cancellationToken);
+        }
+
+        return false;
     }
 
     /// <summary>A block we saw the transaction in is gone (a reorganisation): back to waiting, audited. True if so.</summary>

@@ -1,0 +1,167 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Exchange.Api.Infrastructure.Jobs;
+
+/// <summary>Work a person is waiting for: sending a new challenge, or signing and broadcasting a tapped withdrawal.</summary>
+public enum WorkKind
+{
+    SendChallenge,
+    SignAndBroadcast,
+}
+
+public readonly record struct WorkItem(WorkKind Kind, Guid Id)
+{
+    public string ToPayload() => $"{(Kind == WorkKind.SendChallenge ? "send" : "sign")}:{Id}";
+
+    public static bool TryParse(string payload, out WorkItem item)
+    {
+        item = default;
+        var parts = payload.Split(':', 2);
+        if (parts.Length != 2 || !Guid.TryParse(parts[1], out var id))
+        {
+            return false;
+        }
+
+        item = parts[0] switch
+        {
+            "send" => new WorkItem(WorkKind.SendChallenge, id),
+            "sign" => new WorkItem(WorkKind.SignAndBroadcast, id),
+            _ => default,
+        };
+        return item.Id != Guid.Empty;
+    }
+}
+
+/// <summary>
+/// Starts the work a person is waiting for the moment its transaction commits, without a queue poll.
+/// An instance that runs jobs does it itself, on a pool of in-process workers; an API-only instance
+/// hands it to the job-running instances with PostgreSQL NOTIFY (channel <see cref="Channel"/>), which
+/// every one of them LISTENs to. Nothing here is durable, on purpose: the database row (a challenge in
+/// state sending, an approved withdrawal) is the record of the work, every job is safe to run twice,
+/// and the reconciler takes up whatever a crash or a lost notification left behind.
+/// </summary>
+public sealed class WorkDispatcher(
+    IServiceScopeFactory scopes,
+    IOptions<ExchangeOptions> options,
+    NpgsqlDataSource dataSource,
+    ILogger<WorkDispatcher> logger) : BackgroundService
+{
+    public const string Channel = "exchange_work";
+
+    private readonly Channel<WorkItem> _work = System.Threading.Channels.Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false });
+
+    /// <summary>Starts the work now: here, or on a job-running instance.</summary>
+    public void Dispatch(WorkItem item)
+    {
+        if (options.Value.RunJobs)
+        {
+            _work.Writer.TryWrite(item);
+            return;
+        }
+
+        _ = NotifyAsync(item);
+    }
+
+    private async Task NotifyAsync(WorkItem item)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
+            command.Parameters.AddWithValue("channel", Channel);
+            command.Parameters.AddWithValue("payload", item.ToPayload());
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(e, "Could not hand {Work} to the job-running instances; the reconciler will take it up", item);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.RunJobs)
+        {
+            return;
+        }
+
+        var workers = Enumerable.Range(0, Math.Max(1, options.Value.DispatchWorkers)).Select(_ => WorkAsync(stoppingToken)).ToList();
+        workers.Add(ListenAsync(stoppingToken));
+        await Task.WhenAll(workers);
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var item in _work.Reader.ReadAllAsync(stoppingToken))
+            {
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    if (item.Kind == WorkKind.SendChallenge)
+                    {
+                        await scope.ServiceProvider.GetRequiredService<SendChallengeJob>().RunAsync(item.Id, stoppingToken);
+                    }
+                    else
+                    {
+                        await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignAndBroadcastAsync(item.Id, stoppingToken);
+                    }
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    // The row still says what is to be done: the reconciler takes it up.
+                    logger.LogWarning(e, "{Work} failed; the reconciler will take it up", item);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Work that API-only instances committed: one LISTEN connection, reopened whenever it drops.</summary>
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, e) =>
+                {
+                    if (WorkItem.TryParse(e.Payload, out var item))
+                    {
+                        _work.Writer.TryWrite(item);
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                delay = TimeSpan.FromSeconds(1);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.IO.IOException)
+            {
+                logger.LogWarning(e, "The work listener lost its connection; listening again in {Delay}", delay);
+                await Task.Delay(delay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+}
