@@ -175,6 +175,7 @@ public static class ExchangeApp
         app.MapOpenApi(ApiDocument.Path).AllowAnonymous();
         RequestEvents.Map(app);
         SignIn.Map(app);
+        Session.Map(app);
         GetBalances.Map(app);
         RequestWithdrawal.Map(app);
         PreviewWithdrawal.Map(app);

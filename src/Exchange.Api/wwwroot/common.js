@@ -124,8 +124,8 @@ const Exchange = (() => {
 
   /** The signed-in member, or null (then the page's sign-in panel shows). */
   async function signedIn() {
-    const me = await api("/api/me");
-    return me.ok ? me.body : null;
+    const session = await api("/api/session");
+    return session.ok && session.body.signedIn ? session.body.member : null;
   }
 
   /** The top bar: pages this member may open, who is signed in, Sign out. */

@@ -44,9 +44,14 @@
     return out;
   }
 
+  /** Text with `code` spans, as the descriptions write them. */
+  function prose(text) {
+    return el("p", {}, String(text).split("`").map((part, i) => (i % 2 ? el("code", {}, part) : part)));
+  }
+
   function operation(path, method, op) {
     const body = [];
-    if (op.description) body.push(el("p", {}, op.description));
+    if (op.description) body.push(prose(op.description));
     const parameters = op.parameters || [];
     if (parameters.length) {
       body.push(el("h3", {}, "Parameters"), el("table", {},
@@ -55,7 +60,7 @@
     }
     if (op.requestBody && op.requestBody.content) {
       body.push(el("h3", {}, "Request body"));
-      if (op.requestBody.description) body.push(el("p", {}, op.requestBody.description));
+      if (op.requestBody.description) body.push(prose(op.requestBody.description));
       for (const [type, media] of Object.entries(op.requestBody.content)) {
         body.push(el("p", { class: "muted" }, type), schemaTable(media.schema || {}), ...examples(media));
       }
@@ -99,7 +104,7 @@
     }
     spec = result.body;
     document.getElementById("title").textContent = `${spec.info.title} ${spec.info.version}`;
-    document.getElementById("description").textContent = spec.info.description || "";
+    document.getElementById("description").replaceWith(Object.assign(prose(spec.info.description || ""), { id: "description", className: "muted" }));
     render();
     document.getElementById("filter").addEventListener("input", (event) => {
       const words = event.target.value.toLowerCase().trim();

@@ -136,10 +136,17 @@ public sealed class BrowserSession(BrowserFixture system, IBrowserContext contex
         return page;
     }
 
-    public static async Task ScreenshotAsync(IPage page, string name, bool fullPage = true)
+    /// <summary>The whole page, or its top <paramref name="height"/> pixels; or what the window shows when not <paramref name="fullPage"/>.</summary>
+    public static async Task ScreenshotAsync(IPage page, string name, bool fullPage = true, int? height = null)
     {
         Directory.CreateDirectory(BrowserFixture.ScreenshotsDirectory);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotsDirectory, name + ".png"), FullPage = fullPage });
+        var options = new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotsDirectory, name + ".png"), FullPage = fullPage };
+        if (height is { } h)
+        {
+            options.Clip = new Clip { X = 0, Y = 0, Width = page.ViewportSize?.Width ?? 1280, Height = h };
+        }
+
+        await page.ScreenshotAsync(options);
     }
 
     public async ValueTask DisposeAsync()

@@ -23,6 +23,7 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         await using var browser = await system.NewSessionAsync();
         var page = await browser.SignInAsync(name, "/", screenshotPrefix: "trader");
         await Expect(page.Locator("body[data-live=on]")).ToBeAttachedAsync();
+        Assert.Empty(await UnlabelledFieldsAsync(page));
 
         await page.GetByLabel("Amount (ETH)").FillAsync("10");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add test funds" }).ClickAsync();
@@ -78,7 +79,8 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         var withdraw = page.Locator("#withdraw-form");
         await withdraw.GetByLabel("Amount").FillAsync("1.0000000000000000001");
         await withdraw.GetByLabel("Destination address").FillAsync(BreakChecksum());
-        await withdraw.GetByRole(AriaRole.Button, new() { Name = "Withdraw, then tap your VivoKey" }).ClickAsync();
+        // From the keyboard: Enter in the last field submits the form.
+        await withdraw.GetByLabel("Destination address").PressAsync("Enter");
 
         await Expect(page.Locator("#withdraw-amount-error")).ToContainTextAsync("decimals");
         await Expect(page.Locator("#withdraw-address-error")).ToContainTextAsync("checksum");
@@ -122,7 +124,13 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         await Expect(page.Locator("#verify-badge")).ToHaveAttributeAsync("data-ok", "true");
         await Expect(page.Locator("#verify-badge")).ToContainTextAsync("Verified");
         await Expect(page.Locator("#events tbody tr", new() { HasText = "withdrawal.requested" }).First).ToBeVisibleAsync();
-        await BrowserSession.ScreenshotAsync(page, "compliance-audit");
+        Assert.Empty(await UnlabelledFieldsAsync(page));
+        await BrowserSession.ScreenshotAsync(page, "compliance-audit", height: 1400);
+
+        // Opening the pages signed out (every session here began so) is not an access refusal.
+        await page.GetByLabel("Action").FillAsync("access.denied");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await Expect(page.Locator("#results-count")).ToHaveTextAsync("0 events found.");
 
         await page.GetByLabel("Action").FillAsync("member.signed_in");
         await page.GetByLabel("Actor").FillAsync($"member:{BrowserFixture.Officer}");
@@ -174,6 +182,11 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         await request.EvaluateAsync("e => e.scrollIntoView({ block: 'start' })");
         await BrowserSession.ScreenshotAsync(page, "api-reference", fullPage: false);
     }
+
+    /// <summary>Inputs and selects a screen reader could not name: no label, no aria-label.</summary>
+    private static Task<string[]> UnlabelledFieldsAsync(IPage page) => page.EvaluateAsync<string[]>(
+        "() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]" +
+        ".filter(e => e.labels.length === 0 && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map(e => e.id || e.name)");
 
     /// <summary>A mixed-case address that fails EIP-55: one letter's case swapped in an address with at least two letters.</summary>
     private static string BreakChecksum()

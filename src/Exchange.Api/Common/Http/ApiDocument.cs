@@ -23,6 +23,7 @@ public static partial class ApiDocument
             "Sends the browser to VivoKey (OpenID Connect code flow with PKCE). `login_hint` is passed on; `returnUrl` must be a local path."),
         ["POST /logout"] = new("Account", "End the session"),
         ["GET /api/me"] = new("Account", "The signed-in member: subject, name, email and roles"),
+        ["GET /api/session"] = new("Account", "Whether anyone is signed in, and who", "200 for visitors too: `{ signedIn: false, member: null }`."),
         ["GET /api/balances"] = new("Balances", "The member's balances per asset: available and held"),
         ["POST /api/dev/credit"] = new("Balances", "Credit the caller (Development only)", "For demos and tests; not mapped outside Development."),
         ["POST /api/withdrawals"] = new("Withdrawals", "Ask to withdraw to an outside address",
