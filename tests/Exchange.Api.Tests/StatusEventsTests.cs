@@ -4,6 +4,9 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Exchange.Api.Infrastructure.Notifications;
 using Exchange.Api.Tests.Support;
+using Exchange.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -43,6 +46,38 @@ public sealed class StatusEventsTests(ExchangeFixture system) : IClassFixture<Ex
         Assert.StartsWith("0x", confirmed.Data["txHash"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("broadcast", seen);
         Assert.True(confirmed.Data["confirmations"]!.GetValue<int>() >= 1);
+    }
+
+    [Fact]
+    public async Task A_page_on_one_instance_hears_of_the_callback_another_instance_handled()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("1");
+
+        // A second instance on the same database that serves pages only: VivoKey calls back the first.
+        var settings = system.ExchangeSettings();
+        settings["Urls"] = $"http://127.0.0.1:{FreePort.Next()}";
+        settings["Exchange:RunJobs"] = "false";
+        settings["Exchange:MigrateOnStartup"] = "false";
+        await using var second = ExchangeApp.Build(["--environment", "Development"], builder =>
+        {
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+        });
+        await second.StartAsync();
+        await second.Services.GetRequiredService<StatusNotificationListener>().Listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await using var stream = await EventStream.OpenAsync(trader, settings["Urls"]);
+        await stream.NextAsync(e => e.Type == "ready", "the stream on the second instance ready");
+
+        var id = await trader.AcceptedWithdrawalAsync("0.1", ExchangeFixture.NewAddress());
+        Assert.Equal("pending_approval", (await stream.NextAsync(e => e.Type == "status" && e.Id == id, "the new withdrawal")).Status);
+        var challenge = await system.PendingChallengeAsync(trader.Subject);
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(challenge["vivo_id"]!.GetValue<string>()));
+
+        await stream.NextAsync(e => e.Type == "status" && e.Id == id && e.Status == "approved", "the callback applied by the first instance");
+        await stream.NextAsync(e => e.Type == "status" && e.Id == id && e.Status == "confirmed", "the withdrawal confirmed", seconds: 60);
+        await second.StopAsync();
     }
 
     [Fact]
@@ -131,9 +166,10 @@ public sealed class StatusEventsTests(ExchangeFixture system) : IClassFixture<Ex
             _reading = Task.Run(ReadAsync);
         }
 
-        public static async Task<EventStream> OpenAsync(Trader trader)
+        /// <param name="instanceUrl">Another instance of the exchange (the session cookie is good on every instance); the trader's own by default.</param>
+        public static async Task<EventStream> OpenAsync(Trader trader, string? instanceUrl = null)
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, "/api/events");
+            var request = new HttpRequestMessage(HttpMethod.Get, instanceUrl is null ? "/api/events" : instanceUrl + "/api/events");
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
             var response = await trader.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -48,7 +48,7 @@ public sealed class BrowserFixture : ExchangeFixture
 
         // The package's driver never fetches a browser: the tests name the executable.
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        Assertions.SetDefaultExpectTimeout(20_000);
+        Assertions.SetDefaultExpectTimeout(30_000);
         return _playwright ??= await Playwright.CreateAsync();
     }
 
@@ -67,7 +67,7 @@ public sealed class BrowserFixture : ExchangeFixture
             Locale = "en-GB",
             TimezoneId = "UTC",
         });
-        context.SetDefaultTimeout(20_000);
+        context.SetDefaultTimeout(30_000);
         return new BrowserSession(this, context, profile);
     }
 

@@ -69,7 +69,7 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
     [Fact]
     public async Task A_refused_withdrawal_shows_each_message_beside_its_field_and_changes_nothing()
     {
-        var (_, name, _) = await system.NewMemberAsync("Grace Hopper");
+        var (_, name, email) = await system.NewMemberAsync("Grace Hopper");
         await using var browser = await system.NewSessionAsync();
         var page = await browser.SignInAsync(name);
         await page.GetByLabel("Amount (ETH)").FillAsync("5");
@@ -101,6 +101,14 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         // Correcting a field clears its message.
         await withdraw.GetByLabel("Amount").FillAsync("1");
         await Expect(page.Locator("#withdraw-amount-error")).ToBeEmptyAsync();
+
+        // A transfer to oneself: the message sits beside the receiver.
+        var transfer = page.Locator("#transfer-form");
+        await transfer.GetByLabel("Amount").FillAsync("1");
+        await transfer.GetByLabel("Receiver's email or VivoKey id").FillAsync(email);
+        await transfer.GetByRole(AriaRole.Button, new() { Name = "Transfer, then tap your VivoKey" }).ClickAsync();
+        await Expect(page.Locator("#transfer-to-error")).ToContainTextAsync("another member");
+        await Expect(page.GetByTestId("held-ETH")).ToHaveTextAsync("0");
     }
 
     [Fact]
