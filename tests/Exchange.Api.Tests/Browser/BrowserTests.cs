@@ -29,6 +29,12 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         await page.GetByRole(AriaRole.Button, new() { Name = "Add test funds" }).ClickAsync();
         await Expect(page.GetByTestId("available-ETH")).ToHaveTextAsync("10");
 
+        // The phone, in a second tab, open before anything is asked of it: the challenge must arrive by itself.
+        var phone = await browser.Context.NewPageAsync();
+        await phone.GotoAsync($"{system.SimulatorUrl}/phone?member={Uri.EscapeDataString(subject)}");
+        await Expect(phone.Locator("#empty")).ToBeVisibleAsync();
+        await page.BringToFrontAsync();
+
         var destination = ExchangeFixture.NewAddress();
         var withdraw = page.Locator("#withdraw-form");
         await withdraw.GetByLabel("Amount").FillAsync("1.25");
@@ -44,11 +50,11 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         await Expect(page.GetByTestId("held-ETH")).ToHaveTextAsync("1.25");
         await BrowserSession.ScreenshotAsync(page, "trader-waiting-for-tap");
 
-        // The phone, in a second tab: the challenge arrives by itself, with the words the preview showed.
-        var phone = await browser.Context.NewPageAsync();
-        await phone.GotoAsync($"{system.SimulatorUrl}/phone?member={Uri.EscapeDataString(subject)}");
+        // On the phone, never reloaded: the challenge arrives with the words the preview showed.
+        await phone.BringToFrontAsync();
         var notification = phone.Locator(".notification", new() { HasText = expected });
         await Expect(notification).ToBeVisibleAsync();
+        await Expect(phone.Locator("#announce")).ToHaveTextAsync("New challenge: tap to approve.");
         await BrowserSession.ScreenshotAsync(phone, "phone-notification");
         await notification.GetByRole(AriaRole.Button, new() { Name = "Tap your VivoKey" }).ClickAsync();
         await Expect(phone.Locator("#announce")).ToHaveTextAsync("Tapped: approved.");
