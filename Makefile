@@ -11,8 +11,10 @@ CONFIGURATION ?= Release
 build:
 	dotnet build Exchange.sln -c $(CONFIGURATION) -nologo -v quiet
 
-## Builds and runs every test project, then prints one summary line for the whole run.
+## Installs what is missing (anvil, PostgreSQL, Chromium for the browser tests), builds and runs every
+## test project, then prints one summary line for the whole run.
 test: build
+	scripts/prerequisites.sh
 	scripts/test.sh $(CONFIGURATION)
 
 ## Starts the system on its default local addresses and prints where to look. Ctrl-C stops it.

@@ -39,6 +39,10 @@ if ! anvil_is_current; then
   installed+=("anvil $ANVIL_VERSION")
 fi
 
+# Chromium for the browser tests: Playwright drives Debian's build at /usr/bin/chromium and never
+# downloads a browser of its own.
+[ -x /usr/bin/chromium ] || apt_install chromium
+
 # PostgreSQL refuses to run as root; as root, the clusters run as this system user.
 if [ "$(id -u)" -eq 0 ] && ! id -u "$PG_OS_USER" >/dev/null 2>&1; then
   ensure_pg_os_user

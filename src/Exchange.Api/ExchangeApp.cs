@@ -7,10 +7,13 @@ using Exchange.Api.Features.Audit;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Features.Operations;
+using Exchange.Api.Features.Pages;
+using Exchange.Api.Features.Requests;
 using Exchange.Api.Features.Transfers;
 using Exchange.Api.Features.Withdrawals;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Jobs;
+using Exchange.Api.Infrastructure.Notifications;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
@@ -126,6 +129,13 @@ public static class ExchangeApp
         AddAuthentication(services, configuration);
         AddHangfire(services, connectionString, exchange);
         services.AddHealthChecks();
+        services.AddOpenApi(ApiDocument.Configure);
+        services.AddSingleton<StatusNotifications>();
+        services.AddSingleton<StatusNotificationListener>();
+        if (exchange.ServeApi)
+        {
+            services.AddHostedService(provider => provider.GetRequiredService<StatusNotificationListener>());
+        }
 
         var app = builder.Build();
         Infrastructure.CrashPoints.Validate(exchange, app.Environment);
@@ -147,6 +157,7 @@ public static class ExchangeApp
         app.Use((http, next) => RefusalAudit.MiddlewareAsync(http, () => next(http)));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        Pages.UseAssets(app);
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(async (http, next) =>
@@ -171,14 +182,19 @@ public static class ExchangeApp
 
     private static void MapApi(WebApplication app)
     {
-        Home.Map(app);
+        Pages.Map(app);
+        app.MapOpenApi(ApiDocument.Path).AllowAnonymous();
+        RequestEvents.Map(app);
         SignIn.Map(app);
+        Session.Map(app);
         GetBalances.Map(app);
         RequestWithdrawal.Map(app);
+        PreviewWithdrawal.Map(app);
         GetWithdrawal.Map(app);
         ListWithdrawals.Map(app);
         CancelWithdrawal.Map(app);
         RequestTransfer.Map(app);
+        PreviewTransfer.Map(app);
         GetTransfer.Map(app);
         AuditEndpoints.Map(app);
         OperationsEndpoints.Map(app);

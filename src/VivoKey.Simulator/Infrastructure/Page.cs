@@ -8,7 +8,7 @@ public static class Page
 {
     public static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
 
-    public static IResult Html(string title, string body, int statusCode = 200, int? refreshSeconds = null)
+    public static IResult Html(string title, string body, int statusCode = 200, int? refreshSeconds = null, string? head = null)
     {
         var html = new StringBuilder()
             .Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
@@ -22,7 +22,9 @@ public static class Page
             .Append("input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0}")
             .Append(".muted{color:#666;font-size:.9rem}.badge{font-size:.75rem;background:#eee;border-radius:.3rem;padding:.1rem .4rem}")
             .Append("footer{margin-top:2rem;color:#888;font-size:.8rem}")
-            .Append("</style></head><body>")
+            .Append("</style>")
+            .Append(head ?? "")
+            .Append("</head><body>")
             .Append(body)
             .Append("<footer>VivoKey Connect simulator: a development stand-in, not the real service.</footer></body></html>");
         return Results.Content(html.ToString(), "text/html; charset=utf-8", Encoding.UTF8, statusCode);

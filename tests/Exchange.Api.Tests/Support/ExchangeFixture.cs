@@ -183,7 +183,7 @@ public class ExchangeFixture : IAsyncLifetime
         return settings;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await StopHostsAsync();
         Simulator?.Dispose();

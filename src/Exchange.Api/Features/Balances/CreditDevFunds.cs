@@ -38,8 +38,12 @@ public static class CreditDevFunds
         }
     }
 
-    public static void Map(IEndpointRouteBuilder app) =>
+    public static void Map(IEndpointRouteBuilder app)
+    {
         app.MapPost("/api/dev/credit", async (Body body, HttpContext http, IMediator mediator) =>
             Results.Ok(await mediator.Send(new Command(http.User.MemberId(), body.Asset, body.Amount, http.Request.Headers["Idempotency-Key"].FirstOrDefault()))))
             .RequireAuthorization();
+        // The trader page shows its "test funds" form only where this answers.
+        app.MapGet("/api/dev", () => new { credit = "/api/dev/credit" }).RequireAuthorization();
+    }
 }

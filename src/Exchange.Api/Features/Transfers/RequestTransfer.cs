@@ -39,20 +39,7 @@ public static class RequestTransfer
     {
         public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
         {
-            var to = command.To!.Trim();
-            var receiver = await db.Members.AsNoTracking()
-                .Where(m => m.Subject == to || m.Email.ToLower() == to.ToLower())
-                .OrderBy(m => m.Subject == to ? 0 : 1)
-                .FirstOrDefaultAsync(cancellationToken);
-            if (receiver is null)
-            {
-                throw new ValidationException([new ValidationFailure(nameof(Command.To), "No member of this exchange has that email or subject.")]);
-            }
-
-            if (receiver.Id == command.MemberId)
-            {
-                throw new ValidationException([new ValidationFailure(nameof(Command.To), "A transfer must go to another member.")]);
-            }
+            var receiver = await ReceiverAsync(db, command.MemberId, command.To!, cancellationToken);
 
             await challenges.EnsureMemberCanBeChallengedAsync(command.MemberId, cancellationToken);
             var asset = Asset.Find(command.Asset)!;
@@ -60,7 +47,7 @@ public static class RequestTransfer
             var transfer = new Transfer(Guid.CreateVersion7(), command.MemberId, asset, amount, receiver.Id, clock.GetUtcNow());
             db.Transfers.Add(transfer);
             await ledger.HoldAsync(transfer, cancellationToken);
-            var message = ChallengeMessage.Build("Send", Amounts.Format(amount, asset), asset.Code, string.IsNullOrWhiteSpace(receiver.Name) ? receiver.Email : receiver.Name);
+            var message = MessageFor(asset, amount, receiver);
             challenges.Issue(transfer, message);
             db.Audit("transfer.requested", transfer.AuditSubject, new
             {
@@ -72,6 +59,31 @@ public static class RequestTransfer
             return new Response(transfer.Id, transfer.Status.ToWire(), message);
         }
     }
+
+    /// <summary>The receiver named by email or subject; refused when unknown or the sender themself.</summary>
+    public static async Task<Member> ReceiverAsync(ExchangeDbContext db, Guid sender, string to, CancellationToken cancellationToken)
+    {
+        to = to.Trim();
+        var receiver = await db.Members.AsNoTracking()
+            .Where(m => m.Subject == to || m.Email.ToLower() == to.ToLower())
+            .OrderBy(m => m.Subject == to ? 0 : 1)
+            .FirstOrDefaultAsync(cancellationToken);
+        if (receiver is null)
+        {
+            throw new ValidationException([new ValidationFailure(nameof(Command.To), "No member of this exchange has that email or subject.")]);
+        }
+
+        if (receiver.Id == sender)
+        {
+            throw new ValidationException([new ValidationFailure(nameof(Command.To), "A transfer must go to another member.")]);
+        }
+
+        return receiver;
+    }
+
+    /// <summary>The words on the member's phone; the preview shows the same before the request is made.</summary>
+    public static string MessageFor(Asset asset, System.Numerics.BigInteger amount, Member receiver) =>
+        ChallengeMessage.Build("Send", Amounts.Format(amount, asset), asset.Code, string.IsNullOrWhiteSpace(receiver.Name) ? receiver.Email : receiver.Name);
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/api/transfers", async (Body body, HttpContext http, IMediator mediator) =>

@@ -56,7 +56,7 @@ public static class RequestWithdrawal
             var withdrawal = new Withdrawal(Guid.CreateVersion7(), command.MemberId, asset, amount, address, clock.GetUtcNow());
             db.Withdrawals.Add(withdrawal);
             await ledger.HoldAsync(withdrawal, cancellationToken);
-            var message = ChallengeMessage.Build("Withdraw", Amounts.Format(amount, asset), asset.Code, EthereumAddress.Shorten(address));
+            var message = MessageFor(asset, amount, address);
             challenges.Issue(withdrawal, message);
             db.Audit("withdrawal.requested", withdrawal.AuditSubject, new
             {
@@ -68,6 +68,10 @@ public static class RequestWithdrawal
             return new Response(withdrawal.Id, withdrawal.Status.ToWire(), message);
         }
     }
+
+    /// <summary>The words on the member's phone; the preview shows the same before the request is made.</summary>
+    public static string MessageFor(Asset asset, System.Numerics.BigInteger amount, string checksummedAddress) =>
+        ChallengeMessage.Build("Withdraw", Amounts.Format(amount, asset), asset.Code, EthereumAddress.Shorten(checksummedAddress));
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/api/withdrawals", async (Body body, HttpContext http, IMediator mediator) =>
