@@ -64,6 +64,7 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
     {
         var latencies = new ConcurrentBag<double>();
         int accepted = 0, refused = 0;
+        await using var sampler = WaitSampler.Start(system);
         var start = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(_traders.Take(clients).Select(async trader =>
@@ -92,6 +93,8 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
         var lastAccepted = await system.ScalarAsync<DateTime>(
             "SELECT max(at) FROM audit_events WHERE action = 'challenge.accepted' AND at >= @start", ("start", start.UtcDateTime));
         var seconds = (new DateTimeOffset(lastAccepted, TimeSpan.Zero) - start).TotalSeconds;
+        results.Profiles[$"intake {clients}"] = await sampler.StopAsync();
+        Console.WriteLine($"    database backends during it: {results.Profiles[$"intake {clients}"]}");
         return new IntakeLevel(clients, accepted, refused, Math.Round(seconds, 3), Math.Round(accepted / httpSeconds, 1),
             Math.Round(accepted / Math.Max(seconds, httpSeconds), 1), Latency.Of(latencies));
     }
@@ -150,6 +153,7 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
         }
 
         Console.WriteLine($"Tapping {vivoIds.Count} challenges at {settings.TapRate} per second...");
+        await using var sampler = WaitSampler.Start(system);
         var clock = Stopwatch.StartNew();
         var taps = new List<Task>();
         for (var i = 0; i < vivoIds.Count; i++)
@@ -183,6 +187,8 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
             return hashes.Count == vivoIds.Count && hashes.Values.All(system.Proxy.Received.ContainsKey);
         });
 
+        results.Profiles["tap to broadcast"] = await sampler.StopAsync();
+        Console.WriteLine($"    database backends during it: {results.Profiles["tap to broadcast"]}");
         var callbacks = await system.Simulator.GetFromJsonAsync<JsonArray>("/simulator/callbacks")
             ?? throw new InvalidOperationException("The simulator listed no callbacks.");
         var sentAt = callbacks
@@ -193,10 +199,52 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
             .Where(v => hashes.ContainsKey(v) && sentAt.ContainsKey(v) && system.Proxy.Received.ContainsKey(hashes[v]))
             .Select(v => Math.Round((system.Proxy.Received[hashes[v]] - sentAt[v]).TotalMilliseconds, 2))
             .ToList();
+        await BreakDownTapsAsync(vivoIds, sentAt, hashes);
         results.TapToBroadcast = Latency.Of(samples);
         results.TapToBroadcastSamplesMs = samples;
         var l = results.TapToBroadcast;
         Console.WriteLine($"  tap to broadcast at {results.TapRateAchieved:F0} taps/s: p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms ({l.Count} taps)");
+    }
+
+    /// <summary>Where the time between the callback and anvil goes: applying it, waiting to be signed, signing to broadcast.</summary>
+    private async Task BreakDownTapsAsync(List<string> vivoIds, Dictionary<string, DateTimeOffset> sentAt, Dictionary<string, string> hashes)
+    {
+        var applied = new List<double>();
+        var toSigned = new List<double>();
+        var toAnvil = new List<double>();
+        await using var connection = await system.OpenOwnerAsync();
+        await using var query = new NpgsqlCommand("""
+            SELECT c.vivo_id,
+                   (SELECT min(a.at) FROM audit_events a WHERE a.subject = 'withdrawal:' || c.request_id AND a.action = 'withdrawal.approved'),
+                   (SELECT min(a.at) FROM audit_events a WHERE a.subject = 'withdrawal:' || c.request_id AND a.action = 'withdrawal.signed')
+            FROM challenges c WHERE c.vivo_id = ANY(@ids)
+            """, connection);
+        query.Parameters.AddWithValue("ids", vivoIds.ToArray());
+        await using var reader = await query.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var vivoId = reader.GetString(0);
+            if (reader.IsDBNull(1) || reader.IsDBNull(2) || !sentAt.TryGetValue(vivoId, out var sent)
+                || !hashes.TryGetValue(vivoId, out var hash) || !system.Proxy.Received.TryGetValue(hash, out var atAnvil))
+            {
+                continue;
+            }
+
+            var approvedAt = new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero);
+            var signedAt = new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero);
+            applied.Add((approvedAt - sent).TotalMilliseconds);
+            toSigned.Add((signedAt - approvedAt).TotalMilliseconds);
+            toAnvil.Add((atAnvil - signedAt).TotalMilliseconds);
+        }
+
+        string Describe(List<double> samples)
+        {
+            var l = Latency.Of(samples);
+            return $"p50 {l.P50:F1} ms, p99 {l.P99:F1} ms";
+        }
+
+        results.Profiles["tap stages"] = $"callback sent → applied: {Describe(applied)}; applied → signed: {Describe(toSigned)}; signed → anvil has it: {Describe(toAnvil)}";
+        Console.WriteLine($"    {results.Profiles["tap stages"]}");
     }
 
     private async Task<Dictionary<string, string>> FirstHashesAsync(List<string> vivoIds)
@@ -244,7 +292,6 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
                 }
             }
         }));
-        await system.SetAutoTapAsync(false);
 
         var all = ids.ToArray();
         var stopwatch = Stopwatch.StartNew();
@@ -265,6 +312,7 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
 
             return confirmed == all.Length;
         });
+        await system.SetAutoTapAsync(false);
         var last = await system.ScalarAsync<DateTime>("SELECT max(updated_at) FROM withdrawals WHERE id = ANY(@ids)", ("ids", all));
         var seconds = (new DateTimeOffset(last, TimeSpan.Zero) - start).TotalSeconds;
         results.EndToEnd = new Throughput(all.Length, clients, Math.Round(seconds, 3), Math.Round(all.Length / seconds, 1));

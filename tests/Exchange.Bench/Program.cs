@@ -8,6 +8,20 @@ using Exchange.Bench;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var settings = BenchSettings.FromEnvironment();
+if (args is ["signing"])
+{
+    // The CPU cost of one EIP-1559 signature with the hot wallet, alone (part of the profile in the README).
+    var wallet = new Exchange.Api.Infrastructure.Chain.HotWallet(BenchSystem.HotWalletKey);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    for (var i = 0; i < 2000; i++)
+    {
+        wallet.Sign(new Exchange.Api.Infrastructure.Chain.TransferIntent(Trader.Destination, 1_000_000_000_000, i, 2_000_000_000, 1_000_000_000, 21_000, 31337));
+    }
+
+    Console.WriteLine($"{clock.Elapsed.TotalMilliseconds / 2000:F3} ms per signature");
+    return 0;
+}
+
 Directory.CreateDirectory(settings.OutputDirectory);
 
 var results = new BenchResults { Machine = MachineInfo.Describe(), StartedAt = DateTimeOffset.UtcNow, Settings = settings };

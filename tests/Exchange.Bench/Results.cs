@@ -41,6 +41,7 @@ public sealed class BenchResults
     public ReconcilerDue? ReconcilerDue { get; set; }
     public string? Invariants { get; set; }
     public Dictionary<string, int> NonSuccessAnswers { get; } = [];
+    public Dictionary<string, string> Profiles { get; } = [];
     public List<string> Failures { get; } = [];
 
     public void CountAnswer(int status, string? body)

@@ -58,6 +58,51 @@ public sealed class WithdrawalJob(
             }
         }, cancellationToken);
 
+    /// <summary>
+    /// Signs every withdrawal of the batch that is still approved under one hold of the hot wallet's row
+    /// lock: a nonce each, in order, and one commit for all (a commit waits for the disk, so a burst of taps
+    /// costs one wait, not one each). Returns the ones signed; a withdrawal another worker holds is skipped.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> SignBatchAsync(IReadOnlyCollection<Guid> withdrawalIds, CancellationToken cancellationToken)
+    {
+        db.Actor = Actors.System;
+        var ids = withdrawalIds.Distinct().ToArray();
+        var fees = await chain.QuoteFeesAsync(cancellationToken);
+        await EnsureHotWalletRowAsync(cancellationToken);
+        var approved = RequestStatus.Approved.ToWire();
+        var signed = await db.InTransactionAsync(async () =>
+        {
+            // The withdrawals first, then the wallet: the order every signer takes them in.
+            var withdrawals = await db.Withdrawals
+                .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = ANY({ids}) AND status = {approved} ORDER BY id FOR UPDATE SKIP LOCKED")
+                .ToListAsync(cancellationToken);
+            if (withdrawals.Count == 0)
+            {
+                return [];
+            }
+
+            var wallet = await db.HotWallets
+                .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
+                .SingleAsync(cancellationToken);
+            var now = clock.GetUtcNow();
+            foreach (var withdrawal in withdrawals)
+            {
+                var nonce = wallet.NextNonce++;
+                var transaction = SignAndStore(withdrawal, nonce, fees, now);
+                withdrawal.MarkSigned(nonce, transaction.RawHex, transaction.Hash, now);
+                db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = transaction.Hash, from = hotWallet.Address }, now);
+            }
+
+            return withdrawals.Select(w => w.Id).ToList();
+        }, cancellationToken);
+        if (signed.Count > 0)
+        {
+            crash.At("after-sign");
+        }
+
+        return signed;
+    }
+
     /// <summary>One look at the receipts of a broadcast withdrawal (the confirmation watcher's step), unless a job has it.</summary>
     public Task CheckOnceAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
         WithLockAsync(withdrawalId, async () =>

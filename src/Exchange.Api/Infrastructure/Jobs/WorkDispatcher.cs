@@ -50,18 +50,36 @@ public sealed class WorkDispatcher(
 {
     public const string Channel = "exchange_work";
 
+    /// <summary>The most withdrawals one signing transaction takes.</summary>
+    private const int SigningBatch = 32;
+
     private readonly Channel<WorkItem> _work = System.Threading.Channels.Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = false });
+
+    /// <summary>Tapped withdrawals waiting to be signed: one signer takes all that are waiting at once.</summary>
+    private readonly Channel<Guid> _toSign = System.Threading.Channels.Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Starts the work now: here, or on a job-running instance.</summary>
     public void Dispatch(WorkItem item)
     {
         if (options.Value.RunJobs)
         {
-            _work.Writer.TryWrite(item);
+            Accept(item);
             return;
         }
 
         _ = NotifyAsync(item);
+    }
+
+    private void Accept(WorkItem item)
+    {
+        if (item.Kind == WorkKind.SignAndBroadcast)
+        {
+            _toSign.Writer.TryWrite(item.Id);
+        }
+        else
+        {
+            _work.Writer.TryWrite(item);
+        }
     }
 
     private async Task NotifyAsync(WorkItem item)
@@ -87,6 +105,7 @@ public sealed class WorkDispatcher(
         }
 
         var workers = Enumerable.Range(0, Math.Max(1, options.Value.DispatchWorkers)).Select(_ => WorkAsync(stoppingToken)).ToList();
+        workers.Add(SignAsync(stoppingToken));
         workers.Add(ListenAsync(stoppingToken));
         await Task.WhenAll(workers);
     }
@@ -125,6 +144,45 @@ public sealed class WorkDispatcher(
         }
     }
 
+    /// <summary>
+    /// Signs in batches: everything tapped since the last batch goes into the next one (one hold of the hot
+    /// wallet's lock, one commit), then each is broadcast by the worker pool. A withdrawal the batch skipped
+    /// (another worker had it) is signed there, one by one, as before.
+    /// </summary>
+    private async Task SignAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Guid>(SigningBatch);
+        try
+        {
+            while (await _toSign.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < SigningBatch && _toSign.Reader.TryRead(out var id))
+                {
+                    batch.Add(id);
+                }
+
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignBatchAsync(batch, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Signing a batch of {Count} withdrawals failed; each is tried alone", batch.Count);
+                }
+
+                foreach (var id in batch)
+                {
+                    _work.Writer.TryWrite(new WorkItem(WorkKind.SignAndBroadcast, id));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>Work that API-only instances committed: one LISTEN connection, reopened whenever it drops.</summary>
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
@@ -138,7 +196,7 @@ public sealed class WorkDispatcher(
                 {
                     if (WorkItem.TryParse(e.Payload, out var item))
                     {
-                        _work.Writer.TryWrite(item);
+                        Accept(item);
                     }
                 };
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
