@@ -133,7 +133,14 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
 
     public async Task TapToBroadcastAsync()
     {
-        var count = settings.TapRate * settings.TapSeconds;
+        // First at a rate this machine sustains with room to spare, to show the path itself; then at the rate asked for.
+        await TapToBroadcastAsync(settings.TapLowRate, lowRate: true);
+        await TapToBroadcastAsync(settings.TapRate, lowRate: false);
+    }
+
+    private async Task TapToBroadcastAsync(int rate, bool lowRate)
+    {
+        var count = rate * settings.TapSeconds;
         var vivoIds = new List<string>();
         await using (var connection = await system.OpenOwnerAsync())
         {
@@ -152,13 +159,13 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
             results.Failures.Add($"tap to broadcast: only {vivoIds.Count} pending challenges to tap, {count} wanted (intake made too few)");
         }
 
-        Console.WriteLine($"Tapping {vivoIds.Count} challenges at {settings.TapRate} per second...");
+        Console.WriteLine($"Tapping {vivoIds.Count} challenges at {rate} per second...");
         await using var sampler = WaitSampler.Start(system);
         var clock = Stopwatch.StartNew();
         var taps = new List<Task>();
         for (var i = 0; i < vivoIds.Count; i++)
         {
-            var due = TimeSpan.FromSeconds((double)i / settings.TapRate);
+            var due = TimeSpan.FromSeconds((double)i / rate);
             var wait = due - clock.Elapsed;
             if (wait > TimeSpan.FromMilliseconds(1))
             {
@@ -177,7 +184,7 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
         }
 
         await Task.WhenAll(taps);
-        results.TapRateAchieved = Math.Round(vivoIds.Count / clock.Elapsed.TotalSeconds, 1);
+        var achieved = Math.Round(vivoIds.Count / clock.Elapsed.TotalSeconds, 1);
 
         // The hash each tapped withdrawal was first signed with, and when anvil answered its broadcast.
         var hashes = new Dictionary<string, string>();
@@ -187,8 +194,9 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
             return hashes.Count == vivoIds.Count && hashes.Values.All(system.Proxy.Received.ContainsKey);
         });
 
-        results.Profiles["tap to broadcast"] = await sampler.StopAsync();
-        Console.WriteLine($"    database backends during it: {results.Profiles["tap to broadcast"]}");
+        var phase = lowRate ? "tap to broadcast, low rate" : "tap to broadcast";
+        results.Profiles[phase] = await sampler.StopAsync();
+        Console.WriteLine($"    database backends during it: {results.Profiles[phase]}");
         var callbacks = await system.Simulator.GetFromJsonAsync<JsonArray>("/simulator/callbacks")
             ?? throw new InvalidOperationException("The simulator listed no callbacks.");
         var sentAt = callbacks
@@ -199,15 +207,26 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
             .Where(v => hashes.ContainsKey(v) && sentAt.ContainsKey(v) && system.Proxy.Received.ContainsKey(hashes[v]))
             .Select(v => Math.Round((system.Proxy.Received[hashes[v]] - sentAt[v]).TotalMilliseconds, 2))
             .ToList();
-        await BreakDownTapsAsync(vivoIds, sentAt, hashes);
-        results.TapToBroadcast = Latency.Of(samples);
-        results.TapToBroadcastSamplesMs = samples;
-        var l = results.TapToBroadcast;
-        Console.WriteLine($"  tap to broadcast at {results.TapRateAchieved:F0} taps/s: p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms ({l.Count} taps)");
+        await BreakDownTapsAsync(phase, vivoIds, sentAt, hashes);
+        var l = Latency.Of(samples);
+        if (lowRate)
+        {
+            results.TapToBroadcastLowRate = l;
+            results.TapLowRateAchieved = achieved;
+            results.TapToBroadcastLowRateSamplesMs = samples;
+        }
+        else
+        {
+            results.TapToBroadcast = l;
+            results.TapRateAchieved = achieved;
+            results.TapToBroadcastSamplesMs = samples;
+        }
+
+        Console.WriteLine($"  tap to broadcast at {achieved:F0} taps/s: p50 {l.P50:F1} ms, p95 {l.P95:F1} ms, p99 {l.P99:F1} ms, max {l.Max:F1} ms ({l.Count} taps)");
     }
 
     /// <summary>Where the time between the callback and anvil goes: applying it, waiting to be signed, signing to broadcast.</summary>
-    private async Task BreakDownTapsAsync(List<string> vivoIds, Dictionary<string, DateTimeOffset> sentAt, Dictionary<string, string> hashes)
+    private async Task BreakDownTapsAsync(string phase, List<string> vivoIds, Dictionary<string, DateTimeOffset> sentAt, Dictionary<string, string> hashes)
     {
         var applied = new List<double>();
         var toSigned = new List<double>();
@@ -243,8 +262,8 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
             return $"p50 {l.P50:F1} ms, p99 {l.P99:F1} ms";
         }
 
-        results.Profiles["tap stages"] = $"callback sent → applied: {Describe(applied)}; applied → signed: {Describe(toSigned)}; signed → anvil has it: {Describe(toAnvil)}";
-        Console.WriteLine($"    {results.Profiles["tap stages"]}");
+        results.Profiles[phase + ", stages"] = $"callback sent → applied: {Describe(applied)}; applied → signed: {Describe(toSigned)}; signed → anvil has it: {Describe(toAnvil)}";
+        Console.WriteLine($"    {results.Profiles[phase + ", stages"]}");
     }
 
     private async Task<Dictionary<string, string>> FirstHashesAsync(List<string> vivoIds)

@@ -30,9 +30,14 @@ public static class Report
         }
 
         text.AppendLine();
+        if (r.TapToBroadcastLowRate is { } low)
+        {
+            text.AppendLine($"2. Tap to broadcast at {r.TapLowRateAchieved:F0} taps/s ({low.Count} taps): p50 {low.P50:F1} ms, p95 {low.P95:F1} ms, p99 {low.P99:F1} ms, max {low.Max:F1} ms");
+        }
+
         if (r.TapToBroadcast is { } tap)
         {
-            text.AppendLine($"2. Tap to broadcast at {r.TapRateAchieved:F0} taps/s ({tap.Count} taps): p50 {tap.P50:F1} ms, p95 {tap.P95:F1} ms, p99 {tap.P99:F1} ms, max {tap.Max:F1} ms   target p99 ≤ 50 ms");
+            text.AppendLine($"   Tap to broadcast at {r.TapRateAchieved:F0} taps/s ({tap.Count} taps): p50 {tap.P50:F1} ms, p95 {tap.P95:F1} ms, p99 {tap.P99:F1} ms, max {tap.Max:F1} ms   target p99 ≤ 50 ms");
         }
 
         if (r.EndToEnd is { } e2e && r.AnvilCeiling is { } anvil)
@@ -74,11 +79,16 @@ public static class Report
 /// <summary>PNG charts for the README, drawn by gnuplot when it is installed (scripts/bench.sh installs it).</summary>
 public static class Charts
 {
+    private static Task WriteCumulativeAsync(string path, List<double> values)
+    {
+        var samples = values.Where(v => v > 0).Order().ToList();
+        return File.WriteAllLinesAsync(path, samples.Select((ms, i) => string.Create(CultureInfo.InvariantCulture, $"{ms} {100.0 * (i + 1) / samples.Count}")));
+    }
+
     public static async Task DrawAsync(BenchResults r, string directory)
     {
-        var samples = r.TapToBroadcastSamplesMs.Order().ToList();
-        await File.WriteAllLinesAsync(Path.Combine(directory, "tap-to-broadcast.dat"),
-            samples.Select((ms, i) => string.Create(CultureInfo.InvariantCulture, $"{ms} {100.0 * (i + 1) / samples.Count}")));
+        await WriteCumulativeAsync(Path.Combine(directory, "tap-to-broadcast.dat"), r.TapToBroadcastSamplesMs);
+        await WriteCumulativeAsync(Path.Combine(directory, "tap-to-broadcast-low.dat"), r.TapToBroadcastLowRateSamplesMs);
         await File.WriteAllLinesAsync(Path.Combine(directory, "intake.dat"),
             r.Intake.Select(level => string.Create(CultureInfo.InvariantCulture,
                 $"{level.Clients} {level.AcceptedBySimulatorPerSecond} {r.PgBench.FirstOrDefault(c => c.Clients == level.Clients)?.Tps ?? 0}")));
@@ -86,17 +96,21 @@ public static class Charts
         var script = string.Create(CultureInfo.InvariantCulture, $$"""
             set terminal pngcairo size 900,500 font ",11"
             set output 'tap-to-broadcast.png'
-            set title "Tap to broadcast at {{r.TapRateAchieved:F0}} taps/s: the share of taps broadcast within x ms (p99 {{p99:F1}} ms)"
+            set title "Tap to broadcast: the share of taps whose transaction anvil had within x ms"
             set xlabel "milliseconds from VivoKey's success callback to anvil having the transaction"
             set ylabel "% of taps"
             set grid
+            set logscale x
+            set key bottom right
             set yrange [0:100]
             set arrow from 50, graph 0 to 50, graph 1 nohead dashtype 2 lc rgb "red"
             set label "target p99 ≤ 50 ms" at 51, graph 0.1 tc rgb "red"
-            plot 'tap-to-broadcast.dat' using 1:2 with lines lw 2 title "cumulative share"
+            plot 'tap-to-broadcast-low.dat' using 1:2 with lines lw 2 title "{{r.TapLowRateAchieved:F0}} taps/s (p99 {{r.TapToBroadcastLowRate?.P99 ?? 0:F1}} ms)", 'tap-to-broadcast.dat' using 1:2 with lines lw 2 title "{{r.TapRateAchieved:F0}} taps/s (p99 {{p99:F1}} ms)"
             set output 'intake.png'
             unset arrow
             unset label
+            unset logscale x
+            set key top right
             set title "Withdrawal intake per second against PostgreSQL's own ceiling (pgbench, same statements)"
             set xlabel "concurrent clients"
             set ylabel "per second"

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Exchange.Bench;
 
 public sealed record BenchSettings(
-    int IntakeSeconds, int[] Concurrency, int TapRate, int TapSeconds, int EndToEndCount, int EndToEndConcurrency,
+    int IntakeSeconds, int[] Concurrency, int TapRate, int TapLowRate, int TapSeconds, int EndToEndCount, int EndToEndConcurrency,
     int AnvilCount, int[] ReconcilerPending, string OutputDirectory)
 {
     public static BenchSettings FromEnvironment()
@@ -15,6 +15,7 @@ public sealed record BenchSettings(
             IntakeSeconds: Number("BENCH_SECONDS", 5),
             Concurrency: [1, 8, 32, 128],
             TapRate: Number("BENCH_TAP_RATE", 100),
+            TapLowRate: Number("BENCH_TAP_LOW_RATE", 20),
             TapSeconds: Number("BENCH_TAP_SECONDS", 10),
             EndToEndCount: Number("BENCH_E2E_COUNT", 2000),
             EndToEndConcurrency: 32,
@@ -35,6 +36,9 @@ public sealed class BenchResults
     public Latency? TapToBroadcast { get; set; }
     public double TapRateAchieved { get; set; }
     public List<double> TapToBroadcastSamplesMs { get; set; } = [];
+    public Latency? TapToBroadcastLowRate { get; set; }
+    public double TapLowRateAchieved { get; set; }
+    public List<double> TapToBroadcastLowRateSamplesMs { get; set; } = [];
     public Throughput? EndToEnd { get; set; }
     public Throughput? AnvilCeiling { get; set; }
     public List<ReconcilerIdleLevel> ReconcilerIdle { get; } = [];

@@ -85,10 +85,15 @@ public sealed class WithdrawalJob(
                 .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
                 .SingleAsync(cancellationToken);
             var now = clock.GetUtcNow();
-            foreach (var withdrawal in withdrawals)
+            var nonces = withdrawals.Select(_ => wallet.NextNonce++).ToArray();
+            // A signature is milliseconds of CPU (the profile in the README): the batch's are computed on every core at once.
+            var signatures = new SignedTransaction[withdrawals.Count];
+            Parallel.For(0, withdrawals.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i => signatures[i] = hotWallet.Sign(Intent(withdrawals[i], nonces[i], fees)));
+            for (var i = 0; i < withdrawals.Count; i++)
             {
-                var nonce = wallet.NextNonce++;
-                var transaction = SignAndStore(withdrawal, nonce, fees, now);
+                var (withdrawal, nonce, transaction) = (withdrawals[i], nonces[i], signatures[i]);
+                Store(withdrawal, nonce, fees, transaction, now);
                 withdrawal.MarkSigned(nonce, transaction.RawHex, transaction.Hash, now);
                 db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = transaction.Hash, from = hotWallet.Address }, now);
             }
@@ -211,9 +216,19 @@ public sealed class WithdrawalJob(
     /// <summary>Signs the withdrawal's transfer at the nonce and fees, and stores the bytes and hash (in the caller's transaction) before anything is sent.</summary>
     private SignedTransaction SignAndStore(Withdrawal withdrawal, long nonce, FeeQuote fees, DateTimeOffset now)
     {
+        var signed = hotWallet.Sign(Intent(withdrawal, nonce, fees));
+        Store(withdrawal, nonce, fees, signed, now);
+        return signed;
+    }
+
+    private TransferIntent Intent(Withdrawal withdrawal, long nonce, FeeQuote fees)
+    {
         var settings = options.Value;
-        var signed = hotWallet.Sign(new TransferIntent(
-            withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId));
+        return new TransferIntent(
+            withdrawal.ToAddress, withdrawal.Amount, nonce, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, settings.GasLimit, settings.ChainId);
+    }
+
+    private void Store(Withdrawal withdrawal, long nonce, FeeQuote fees, SignedTransaction signed, DateTimeOffset now) =>
         db.WithdrawalTransactions.Add(new WithdrawalTransaction
         {
             WithdrawalId = withdrawal.Id,
@@ -224,8 +239,6 @@ public sealed class WithdrawalJob(
             MaxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(System.Globalization.CultureInfo.InvariantCulture),
             CreatedAt = now,
         });
-        return signed;
-    }
 
     /// <summary>The first time a hot wallet is used, its next nonce is the chain's count; after that, ours.</summary>
     private async Task EnsureHotWalletRowAsync(CancellationToken cancellationToken)
