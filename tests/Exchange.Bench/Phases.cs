@@ -202,7 +202,8 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
         var sentAt = callbacks
             .Where(c => c!["sent"]!.GetValue<bool>())
             .GroupBy(c => c!["vivo_id"]!.GetValue<string>())
-            .ToDictionary(g => g.Key, g => g.Min(c => c!["at"]!.GetValue<DateTimeOffset>()));
+            // The moment the simulator began to POST success (sent_at), not when the exchange had answered (at).
+            .ToDictionary(g => g.Key, g => g.Min(c => (c!["sent_at"] ?? c["at"])!.GetValue<DateTimeOffset>()));
         var samples = vivoIds
             .Where(v => hashes.ContainsKey(v) && sentAt.ContainsKey(v) && system.Proxy.Received.ContainsKey(hashes[v]))
             .Select(v => Math.Round((system.Proxy.Received[hashes[v]] - sentAt[v]).TotalMilliseconds, 2))

@@ -14,7 +14,8 @@ public sealed record CallbackRecord(
     bool Sent,
     int? StatusCode,
     string? Error,
-    string? Fault);
+    string? Fault,
+    DateTimeOffset? SentAt = null);
 
 /// <summary>
 /// Sends the Validation API callbacks. Like the real service, each is sent once and never
@@ -120,23 +121,25 @@ public sealed class CallbackDispatcher(IHttpClientFactory httpClients, TimeProvi
     private async Task SendAsync(Challenge challenge, string? fault, CancellationToken cancellationToken)
     {
         var body = BodyFor(challenge);
+        var sentAt = clock.GetUtcNow();
         try
         {
             var client = httpClients.CreateClient(HttpClientName);
             using var response = await client.PostAsJsonAsync(challenge.Callback, body, cancellationToken);
-            Record(challenge, sent: true, (int)response.StatusCode, error: null, fault);
+            Record(challenge, sent: true, (int)response.StatusCode, error: null, fault, sentAt);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             logger.LogWarning("Callback for {VivoId} to {Url} failed: {Error}", challenge.VivoId, challenge.Callback, ex.Message);
-            Record(challenge, sent: true, statusCode: null, ex.Message, fault);
+            Record(challenge, sent: true, statusCode: null, ex.Message, fault, sentAt);
         }
     }
 
-    private void Record(Challenge challenge, bool sent, int? statusCode, string? error, string? fault)
+    /// <summary>At is when the receiver had answered (or the send failed); SentAt when the POST began.</summary>
+    private void Record(Challenge challenge, bool sent, int? statusCode, string? error, string? fault, DateTimeOffset? sentAt = null)
     {
         _log.Enqueue(new CallbackRecord(
-            challenge.VivoId, challenge.Id, challenge.Callback, BodyFor(challenge), clock.GetUtcNow(), sent, statusCode, error, fault));
+            challenge.VivoId, challenge.Id, challenge.Callback, BodyFor(challenge), clock.GetUtcNow(), sent, statusCode, error, fault, sentAt));
         Interlocked.Exchange(ref _logged, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 }

@@ -43,16 +43,7 @@ public sealed class WithdrawalJob(
     public Task SignAndBroadcastAsync(Guid withdrawalId, CancellationToken cancellationToken) =>
         WithLockAsync(withdrawalId, async () =>
         {
-            db.Actor = Actors.System;
-            var status = await StatusAsync(withdrawalId, cancellationToken);
-            if (status == RequestStatus.Approved)
-            {
-                await SignAsync(withdrawalId, cancellationToken);
-                crash.At("after-sign");
-                status = await StatusAsync(withdrawalId, cancellationToken);
-            }
-
-            if (status == RequestStatus.Signed)
+            if (await SignIfApprovedAsync(withdrawalId, cancellationToken) == RequestStatus.Signed)
             {
                 await BroadcastAsync(withdrawalId, cancellationToken);
             }
@@ -167,6 +158,17 @@ public sealed class WithdrawalJob(
 
     private async Task DriveAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
+        if (await SignIfApprovedAsync(withdrawalId, cancellationToken) is RequestStatus.Signed or RequestStatus.Broadcast)
+        {
+            await ReplaceIfStuckAsync(withdrawalId, cancellationToken);
+            await BroadcastAsync(withdrawalId, cancellationToken);
+            await WatchAsync(withdrawalId, cancellationToken);
+        }
+    }
+
+    /// <summary>Signs the withdrawal if it is approved; returns its status after.</summary>
+    private async Task<RequestStatus?> SignIfApprovedAsync(Guid withdrawalId, CancellationToken cancellationToken)
+    {
         db.Actor = Actors.System;
         var status = await StatusAsync(withdrawalId, cancellationToken);
         if (status == RequestStatus.Approved)
@@ -176,12 +178,7 @@ public sealed class WithdrawalJob(
             status = await StatusAsync(withdrawalId, cancellationToken);
         }
 
-        if (status is RequestStatus.Signed or RequestStatus.Broadcast)
-        {
-            await ReplaceIfStuckAsync(withdrawalId, cancellationToken);
-            await BroadcastAsync(withdrawalId, cancellationToken);
-            await WatchAsync(withdrawalId, cancellationToken);
-        }
+        return status;
     }
 
     private Task<RequestStatus?> StatusAsync(Guid id, CancellationToken cancellationToken) =>
