@@ -134,8 +134,36 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
     public async Task TapToBroadcastAsync()
     {
         // First at a rate this machine sustains with room to spare, to show the path itself; then at the rate asked for.
+        await EnsurePendingAsync((settings.TapLowRate + settings.TapRate) * settings.TapSeconds);
         await TapToBroadcastAsync(settings.TapLowRate, lowRate: true);
         await TapToBroadcastAsync(settings.TapRate, lowRate: false);
+    }
+
+    /// <summary>Enough challenges waiting for a tap, whatever the intake made on a slow machine: more withdrawals until there are.</summary>
+    private async Task EnsurePendingAsync(int needed)
+    {
+        const string pending = "SELECT count(*) FROM challenges WHERE state = 'Accepted' AND request_kind = 'withdrawal' AND vivo_id NOT LIKE 'pgbench:%'";
+        var missing = needed - (int)await system.ScalarAsync<long>(pending);
+        if (missing <= 0)
+        {
+            return;
+        }
+
+        Console.WriteLine($"Asking for {missing} more withdrawals, so there are {needed} challenges to tap...");
+        var next = -1;
+        await Task.WhenAll(_traders.Take(settings.EndToEndConcurrency).Select(async trader =>
+        {
+            while (Interlocked.Increment(ref next) < missing)
+            {
+                var (status, _, error) = await trader.WithdrawAsync(Amount);
+                if (status != 202)
+                {
+                    results.CountAnswer(status, error);
+                }
+            }
+        }));
+        await WaitUntilAsync("every challenge to be accepted by the simulator", TimeSpan.FromMinutes(3),
+            async () => await system.ScalarAsync<long>("SELECT count(*) FROM challenges WHERE state = 'Sending'") == 0);
     }
 
     private async Task TapToBroadcastAsync(int rate, bool lowRate)
