@@ -88,8 +88,7 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
         var httpSeconds = clock.Elapsed.TotalSeconds;
 
         // Accepted means VivoKey took the challenge: wait until none is still being sent.
-        await WaitUntilAsync("every challenge to be accepted by the simulator", TimeSpan.FromMinutes(3),
-            async () => await system.ScalarAsync<long>("SELECT count(*) FROM challenges WHERE state = 'Sending'") == 0);
+        await AllChallengesAcceptedAsync();
         var lastAccepted = await system.ScalarAsync<DateTime>(
             "SELECT max(at) FROM audit_events WHERE action = 'challenge.accepted' AND at >= @start", ("start", start.UtcDateTime));
         var seconds = (new DateTimeOffset(lastAccepted, TimeSpan.Zero) - start).TotalSeconds;
@@ -162,8 +161,7 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
                 }
             }
         }));
-        await WaitUntilAsync("every challenge to be accepted by the simulator", TimeSpan.FromMinutes(3),
-            async () => await system.ScalarAsync<long>("SELECT count(*) FROM challenges WHERE state = 'Sending'") == 0);
+        await AllChallengesAcceptedAsync();
     }
 
     private async Task TapToBroadcastAsync(int rate, bool lowRate)
@@ -541,6 +539,11 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
     }
 
     // ---- Helpers -----------------------------------------------------------------------------------------
+
+    /// <summary>Accepted means VivoKey took the challenge: waits until none is still being sent.</summary>
+    private Task AllChallengesAcceptedAsync() =>
+        WaitUntilAsync("every challenge to be accepted by the simulator", TimeSpan.FromMinutes(3),
+            async () => await system.ScalarAsync<long>("SELECT count(*) FROM challenges WHERE state = 'Sending'") == 0);
 
     private static async Task WaitUntilAsync(string what, TimeSpan timeout, Func<Task<bool>> condition, TimeSpan? poll = null)
     {

@@ -72,23 +72,7 @@ public sealed class WithdrawalJob(
                 return [];
             }
 
-            var wallet = await db.HotWallets
-                .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
-                .SingleAsync(cancellationToken);
-            var now = clock.GetUtcNow();
-            var nonces = withdrawals.Select(_ => wallet.NextNonce++).ToArray();
-            // A signature is milliseconds of CPU (the profile in the README): the batch's are computed on every core at once.
-            var signatures = new SignedTransaction[withdrawals.Count];
-            Parallel.For(0, withdrawals.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                i => signatures[i] = hotWallet.Sign(Intent(withdrawals[i], nonces[i], fees)));
-            for (var i = 0; i < withdrawals.Count; i++)
-            {
-                var (withdrawal, nonce, transaction) = (withdrawals[i], nonces[i], signatures[i]);
-                Store(withdrawal, nonce, fees, transaction, now);
-                withdrawal.MarkSigned(nonce, transaction.RawHex, transaction.Hash, now);
-                db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = transaction.Hash, from = hotWallet.Address }, now);
-            }
-
+            await SignLockedAsync(withdrawals, fees, cancellationToken);
             return withdrawals.Select(w => w.Id).ToList();
         }, cancellationToken);
         if (signed.Count > 0)
@@ -193,21 +177,35 @@ public sealed class WithdrawalJob(
             var withdrawal = await db.Withdrawals
                 .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {withdrawalId} FOR UPDATE")
                 .SingleAsync(cancellationToken);
-            if (withdrawal.Status != RequestStatus.Approved)
+            if (withdrawal.Status == RequestStatus.Approved)
             {
-                return;
+                await SignLockedAsync([withdrawal], fees, cancellationToken);
             }
-
-            // One nonce per withdrawal, never two withdrawals per nonce: the row lock serializes signers across instances.
-            var wallet = await db.HotWallets
-                .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
-                .SingleAsync(cancellationToken);
-            var nonce = wallet.NextNonce++;
-            var now = clock.GetUtcNow();
-            var signed = SignAndStore(withdrawal, nonce, fees, now);
-            withdrawal.MarkSigned(nonce, signed.RawHex, signed.Hash, now);
-            db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = signed.Hash, from = hotWallet.Address }, now);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Signs locked, approved withdrawals in the caller's transaction: the hot wallet's row lock next (one nonce
+    /// per withdrawal, never two withdrawals per nonce, across instances), a nonce each in order, the signatures
+    /// on every core (each is milliseconds of CPU), and the bytes, hash and audit event stored before any is sent.
+    /// </summary>
+    private async Task SignLockedAsync(IReadOnlyList<Withdrawal> withdrawals, FeeQuote fees, CancellationToken cancellationToken)
+    {
+        var wallet = await db.HotWallets
+            .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
+            .SingleAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        var nonces = withdrawals.Select(_ => wallet.NextNonce++).ToArray();
+        var signatures = new SignedTransaction[withdrawals.Count];
+        Parallel.For(0, withdrawals.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            i => signatures[i] = hotWallet.Sign(Intent(withdrawals[i], nonces[i], fees)));
+        for (var i = 0; i < withdrawals.Count; i++)
+        {
+            var (withdrawal, nonce, transaction) = (withdrawals[i], nonces[i], signatures[i]);
+            Store(withdrawal, nonce, fees, transaction, now);
+            withdrawal.MarkSigned(nonce, transaction.RawHex, transaction.Hash, now);
+            db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = transaction.Hash, from = hotWallet.Address }, now);
+        }
     }
 
     /// <summary>Signs the withdrawal's transfer at the nonce and fees, and stores the bytes and hash (in the caller's transaction) before anything is sent.</summary>
