@@ -22,6 +22,17 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + $(get notExecuted)))
 done
 echo
+# The failed tests again, each with the start of its message, so that the end of the log says which.
+if [ "$failed" -gt 0 ]; then
+  echo "Failed tests:"
+  for trx in "$results"/*.trx; do
+    [ -e "$trx" ] || continue
+    # One line per result, then the failed ones' names and the start of their first message.
+    tr '\n' ' ' <"$trx" | sed 's/<UnitTestResult /\n&/g' | grep '^<UnitTestResult [^>]*outcome="Failed"' |
+      sed -E 's/^<UnitTestResult [^>]*testName="([^"]*)"[^>]*>/\1\t/; s/\t.*<Message>([^<]{0,600}).*/\t\1/; s/\t[^\t]*<[^\t]*$//' |
+      sed -e 's/\t/: /' -e 's/^/  - /' -e 's/&quot;/"/g' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xD;//g' -e 's/&#xA;/ /g' -e 's/&amp;/\&/g'
+  done
+fi
 echo "Total: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "No test ran." >&2
