@@ -6,12 +6,12 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 CONFIGURATION ?= Release
 
-.PHONY: build test run soak bench clean
+.PHONY: build test run cluster soak bench clean
 
 build:
 	dotnet build Exchange.sln -c $(CONFIGURATION) -nologo -v quiet
 
-## Installs what is missing (anvil, PostgreSQL, Chromium for the browser tests), builds and runs every
+## Installs what is missing (anvil, PostgreSQL, nginx, Chromium for the browser tests), builds and runs every
 ## test project, then prints one summary line for the whole run.
 test: build
 	scripts/prerequisites.sh
@@ -20,6 +20,11 @@ test: build
 ## Starts the system on its default local addresses and prints where to look. Ctrl-C stops it.
 run:
 	scripts/run.sh
+
+## The production topology as local processes: two API instances behind nginx, one worker, over one PostgreSQL,
+## anvil and the simulator. Prints where to look; Ctrl-C stops it.
+cluster:
+	CLUSTER=1 scripts/run.sh
 
 ## The long soak: 2,000 mixed requests through two instances with faults and SIGKILLs (a short one runs in make test).
 ## SOAK_REQUESTS and SOAK_SEED change its size and repeat a run.

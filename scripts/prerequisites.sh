@@ -43,6 +43,13 @@ fi
 # downloads a browser of its own.
 [ -x /usr/bin/chromium ] || apt_install chromium
 
+# nginx, the load balancer of `make cluster` and of the cluster tests (scripts/cluster-lb.sh runs its own).
+# Debian starts a system nginx on port 80 after installing it, where services run: not wanted here.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx
+  { systemctl disable --now nginx || service nginx stop; } >/dev/null 2>&1 || true
+fi
+
 # PostgreSQL refuses to run as root; as root, the clusters run as this system user.
 if [ "$(id -u)" -eq 0 ] && ! id -u "$PG_OS_USER" >/dev/null 2>&1; then
   ensure_pg_os_user

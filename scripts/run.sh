@@ -4,6 +4,9 @@
 # anvil, the VivoKey simulator and the exchange. Addresses can be changed through the environment
 # below; SKIP_BUILD=1 starts what is already built, SKIP_EXCHANGE=1 all but the exchange (to run
 # it from an IDE instead, say).
+# `make cluster` (CLUSTER=1): the production topology as local processes instead of one exchange: the
+# schema migrated once, a worker-only instance (WORKER_URL), two API-only instances (API_1_URL,
+# API_2_URL) and nginx in front of them on EXCHANGE_URL, the address VivoKey calls back and redirects to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prerequisites.sh
@@ -14,6 +17,11 @@ PG_DATA=${PG_DATA:-.data/pg}
 ANVIL_PORT=${ANVIL_PORT:-8545}
 SIMULATOR_URL=${SIMULATOR_URL:-http://127.0.0.1:5090}
 EXCHANGE_URL=${EXCHANGE_URL:-http://127.0.0.1:5080}
+API_1_URL=${API_1_URL:-http://127.0.0.1:5081}
+API_2_URL=${API_2_URL:-http://127.0.0.1:5082}
+WORKER_URL=${WORKER_URL:-http://127.0.0.1:5083}
+cluster=false
+[ "${CLUSTER:-}" = 1 ] && cluster=true
 CHAIN_ID=31337
 ANVIL_URL=http://127.0.0.1:$ANVIL_PORT
 # The exchange runs as exchange_app, which may insert audit events but never change or delete them;
@@ -57,6 +65,12 @@ require_free 127.0.0.1 "$ANVIL_PORT" anvil ANVIL_PORT
 require_free "$(host_of "$SIMULATOR_URL")" "$(port_of "$SIMULATOR_URL")" "the VivoKey simulator" SIMULATOR_URL
 if $with_exchange; then
   require_free "$(host_of "$EXCHANGE_URL")" "$(port_of "$EXCHANGE_URL")" "the exchange" EXCHANGE_URL
+fi
+if $with_exchange && $cluster; then
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || fail "nginx is missing; run scripts/prerequisites.sh."
+  require_free "$(host_of "$API_1_URL")" "$(port_of "$API_1_URL")" "the first API instance" API_1_URL
+  require_free "$(host_of "$API_2_URL")" "$(port_of "$API_2_URL")" "the second API instance" API_2_URL
+  require_free "$(host_of "$WORKER_URL")" "$(port_of "$WORKER_URL")" "the worker" WORKER_URL
 fi
 
 # --- Stop whatever we started, however we end -------------------------------------------------------
@@ -148,22 +162,55 @@ wait_until "The VivoKey simulator" .data/logs/simulator.log "$!" curl -fsS -o /d
 
 # --- The exchange --------------------------------------------------------------------------------------
 
-if $with_exchange; then
-  ASPNETCORE_ENVIRONMENT=Development Urls="$EXCHANGE_URL" \
-    ConnectionStrings__Exchange="$PG_CONNECTION" \
-    ConnectionStrings__ExchangeOwner="$PG_OWNER_CONNECTION" \
-    Ethereum__RpcUrl="$ANVIL_URL" \
-    VivoKey__Authority="$SIMULATOR_URL/openid" \
-    dotnet src/Exchange.Api/bin/Release/net10.0/Exchange.Api.dll --contentRoot "$PWD/src/Exchange.Api" >.data/logs/exchange.log 2>&1 &
-  pids+=($!) names+=("The exchange")
-  wait_until "The exchange" .data/logs/exchange.log "$!" curl -fsS -o /dev/null "$EXCHANGE_URL/health/live"
+# One exchange process: NAME, URL, LOG, then settings as environment assignments (VivoKey__CallbackUrl=...).
+exchange_env=(ASPNETCORE_ENVIRONMENT=Development
+  ConnectionStrings__Exchange="$PG_CONNECTION"
+  ConnectionStrings__ExchangeOwner="$PG_OWNER_CONNECTION"
+  Ethereum__RpcUrl="$ANVIL_URL"
+  VivoKey__Authority="$SIMULATOR_URL/openid"
+  VivoKey__ValidationEndpoint="$SIMULATOR_URL/v1.0/validate/"
+  VivoKey__CallbackUrl="$EXCHANGE_URL/vivokey/callback")
+exchange_dll=src/Exchange.Api/bin/Release/net10.0/Exchange.Api.dll
+start_exchange() {
+  local name=$1 url=$2 log=$3
+  shift 3
+  env "${exchange_env[@]}" Urls="$url" "$@" dotnet "$exchange_dll" --contentRoot "$PWD/src/Exchange.Api" >"$log" 2>&1 &
+  pids+=($!) names+=("$name")
+  wait_until "$name" "$log" "$!" curl -fsS -o /dev/null "$url/health/live"
+}
+
+if $with_exchange && ! $cluster; then
+  start_exchange "The exchange" "$EXCHANGE_URL" .data/logs/exchange.log
+fi
+
+if $with_exchange && $cluster; then
+  # As a deployment would: the schema first, once; then instances that do not migrate.
+  echo "Migrating the database..."
+  env "${exchange_env[@]}" dotnet "$exchange_dll" migrate >.data/logs/migrate.log 2>&1 ||
+    { tail -n 30 .data/logs/migrate.log >&2; fail "The migration failed; see .data/logs/migrate.log"; }
+  start_exchange "The worker" "$WORKER_URL" .data/logs/exchange-worker.log \
+    Exchange__MigrateOnStartup=false Exchange__ServeApi=false Exchange__RunJobs=true
+  for i in 1 2; do
+    url_var=API_${i}_URL
+    start_exchange "API instance $i" "${!url_var}" ".data/logs/exchange-api-$i.log" \
+      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false ASPNETCORE_FORWARDEDHEADERS_ENABLED=true
+  done
+  hostport() { local h=${1#*://}; echo "${h%%/*}"; }
+  scripts/cluster-lb.sh .data/nginx "$(hostport "$EXCHANGE_URL")" "$(hostport "$API_1_URL")" "$(hostport "$API_2_URL")" >.data/logs/nginx.log 2>&1 &
+  pids+=($!) names+=("The load balancer (nginx)")
+  wait_until "The load balancer" .data/logs/nginx.log "$!" curl -fsS -o /dev/null "$EXCHANGE_URL/health/live"
 fi
 
 {
   echo
   if $with_exchange; then
-    echo "  exchange            $EXCHANGE_URL"
+    echo "  exchange            $EXCHANGE_URL$($cluster && echo "  (nginx, in front of the API instances)")"
     echo "    Hangfire          $EXCHANGE_URL/hangfire"
+  fi
+  if $with_exchange && $cluster; then
+    echo "    API instance 1    $API_1_URL   (API only; metrics at /metrics)"
+    echo "    API instance 2    $API_2_URL   (API only)"
+    echo "    worker            $WORKER_URL   (jobs only: sends challenges, signs, watches the chain)"
   fi
   cat <<MSG
   VivoKey simulator   $SIMULATOR_URL

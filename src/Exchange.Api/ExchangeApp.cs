@@ -52,6 +52,16 @@ public sealed class ExchangeOptions
     /// <summary>How often each Hangfire worker looks for queued jobs (retries, the reconciler's work); new work does not wait for it.</summary>
     public int JobPollMilliseconds { get; set; } = 1000;
 
+    /// <summary>
+    /// How long a stopping instance lets the work in hand (a challenge being sent, a batch being signed, a
+    /// broadcast) run to its end before cutting it off; what it had not begun it hands to the other instances
+    /// at once. Kept below the host's shutdown timeout (<see cref="ShutdownTimeoutSeconds"/>).
+    /// </summary>
+    public int ShutdownGraceSeconds { get; set; } = 10;
+
+    /// <summary>How long a stop may take in all: open requests end, Hangfire's jobs are handed back, then the process exits.</summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 25;
+
     /// <summary>Test-only: a crash point to kill the process at, once (see <see cref="Infrastructure.CrashPoints"/>).</summary>
     public string? CrashAt { get; set; }
 
@@ -73,6 +83,8 @@ public static class ExchangeApp
             ?? throw new InvalidOperationException("ConnectionStrings:Exchange is not configured.");
 
         services.AddSingleton(Options.Create(exchange));
+        // A stop (SIGTERM from an orchestrator, Ctrl-C) waits this long for open requests and work in hand.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(exchange.ShutdownTimeoutSeconds, exchange.ShutdownGraceSeconds + 5)));
         services.AddSingleton<Infrastructure.CrashPoints>();
         services.Configure<VivoKeyOptions>(configuration.GetSection(VivoKeyOptions.Section));
         services.Configure<EthereumOptions>(configuration.GetSection(EthereumOptions.SectionName));
@@ -254,6 +266,16 @@ public static class ExchangeApp
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// A stopping server fetches no more jobs, lets running ones finish for the grace period, then cancels them;
+    /// a cancelled job goes back to its queue for another server, not to the failed list.
+    /// </summary>
+    private static void StopGracefully(BackgroundJobServerOptions server, ExchangeOptions exchange)
+    {
+        server.StopTimeout = TimeSpan.FromSeconds(Math.Max(0, exchange.ShutdownGraceSeconds));
+        server.ShutdownTimeout = server.StopTimeout + TimeSpan.FromSeconds(5);
+    }
+
     private static void AddHangfire(IServiceCollection services, string connectionString, ExchangeOptions exchange)
     {
         var storageOptions = new PostgreSqlStorageOptions
@@ -291,6 +313,7 @@ public static class ExchangeApp
                 server.Queues = [JobScheduler.ChallengesQueue, "default"];
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:challenges";
+                StopGracefully(server, exchange);
             });
             services.AddHangfireServer(server =>
             {
@@ -298,6 +321,7 @@ public static class ExchangeApp
                 server.Queues = [JobScheduler.ChainQueue];
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:chain";
+                StopGracefully(server, exchange);
             });
         }
     }

@@ -4,14 +4,22 @@ using Exchange.Api.Features.Operations;
 // The operator's command line, with the same configuration as the service:
 //   Exchange.Api check-invariants   prints each invariant as held or broken; exits 0 when all hold, 1 otherwise.
 //   Exchange.Api reconcile          runs one reconciler pass now (the running instances do the work it enqueues).
-if (args.Length > 0 && args[0] is "check-invariants" or "reconcile")
+//   Exchange.Api migrate            brings the schema up to date as ConnectionStrings:ExchangeOwner, then exits
+//                                   (a deployment's step before the instances start with Exchange:MigrateOnStartup=false).
+if (args.Length > 0 && args[0] is "check-invariants" or "reconcile" or "migrate")
 {
     var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     {
         ["Exchange:RunJobs"] = "false",
         ["Exchange:ServeApi"] = "false",
-        ["Exchange:MigrateOnStartup"] = "false",
+        ["Exchange:MigrateOnStartup"] = args[0] == "migrate" ? "true" : "false",
     }));
+    if (args[0] == "migrate")
+    {
+        Console.WriteLine("The database schema is up to date.");
+        return 0;
+    }
+
     await using var scope = tool.Services.CreateAsyncScope();
     if (args[0] == "reconcile")
     {

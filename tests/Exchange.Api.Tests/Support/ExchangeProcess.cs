@@ -22,6 +22,8 @@ public sealed class ExchangeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int Pid => _process.Id;
+
     public int ExitCode => _process.ExitCode;
 
     public string Output
@@ -121,6 +123,18 @@ public sealed class ExchangeProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"The exchange was not live within {seconds} s:\n{Output}");
+    }
+
+    /// <summary>Asks the process to stop as an orchestrator does (SIGTERM), and waits for it to exit; returns its exit code.</summary>
+    public async Task<int> StopAsync(double seconds = 60)
+    {
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+            await kill.WaitForExitAsync();
+        }
+
+        return await WaitForExitAsync(seconds);
     }
 
     /// <summary>Until the process exits, within the deadline; returns its exit code.</summary>

@@ -10,10 +10,13 @@ public sealed class Trader(ExchangeFixture system, string subject, string email)
     public string Subject { get; } = subject;
     public string Email { get; } = email;
 
-    public HttpClient Http { get; } = new(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true, CookieContainer = new CookieContainer() })
-    {
-        BaseAddress = new Uri(system.ExchangeUrl),
-    };
+    private readonly CookieContainer _cookies = new();
+
+    public HttpClient Http => field ??= On(system.ExchangeUrl);
+
+    /// <summary>The same browser (its cookies: the session) on another address, such as one instance behind the load balancer.</summary>
+    public HttpClient On(string baseUrl) =>
+        new(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true, CookieContainer = _cookies }) { BaseAddress = new Uri(baseUrl) };
 
     public async Task SignInAsync()
     {

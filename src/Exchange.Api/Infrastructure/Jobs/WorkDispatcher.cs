@@ -41,6 +41,11 @@ public readonly record struct WorkItem(WorkKind Kind, Guid Id)
 /// every one of them LISTENs to. Nothing here is durable, on purpose: the database row (a challenge in
 /// state sending, an approved withdrawal) is the record of the work, every job is safe to run twice,
 /// and the reconciler takes up whatever a crash or a lost notification left behind.
+/// <para>
+/// Stopped (SIGTERM, a rolling deploy), an instance takes no new work, lets the work in hand run to its end
+/// for up to <see cref="ExchangeOptions.ShutdownGraceSeconds"/>, and hands what it had not started back to
+/// the other job-running instances with the same NOTIFY, so nothing waits for the reconciler's grace period.
+/// </para>
 /// </summary>
 public sealed class WorkDispatcher(
     IServiceScopeFactory scopes,
@@ -58,16 +63,19 @@ public sealed class WorkDispatcher(
     /// <summary>Tapped withdrawals waiting to be signed: one signer takes all that are waiting at once.</summary>
     private readonly Channel<Guid> _toSign = System.Threading.Channels.Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
 
+    /// <summary>Set when the host begins to stop: from then on, new work goes to the other instances.</summary>
+    private volatile bool _stopping;
+
     /// <summary>Starts the work now: here, or on a job-running instance.</summary>
     public void Dispatch(WorkItem item)
     {
-        if (options.Value.RunJobs)
+        if (options.Value.RunJobs && !_stopping)
         {
             Accept(item);
             return;
         }
 
-        _ = NotifyAsync(item);
+        _ = NotifyAsync([item]);
     }
 
     private void Accept(WorkItem item)
@@ -82,18 +90,19 @@ public sealed class WorkDispatcher(
         }
     }
 
-    private async Task NotifyAsync(WorkItem item)
+    /// <summary>One NOTIFY for all of <paramref name="items"/>, delivered together at its commit.</summary>
+    private async Task NotifyAsync(IReadOnlyList<WorkItem> items)
     {
         try
         {
-            await using var command = dataSource.CreateCommand("SELECT pg_notify(@channel, @payload)");
+            await using var command = dataSource.CreateCommand("SELECT pg_notify(@channel, payload) FROM unnest(@payloads) AS payload");
             command.Parameters.AddWithValue("channel", Channel);
-            command.Parameters.AddWithValue("payload", item.ToPayload());
+            command.Parameters.AddWithValue("payloads", items.Select(i => i.ToPayload()).ToArray());
             await command.ExecuteNonQueryAsync();
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            logger.LogWarning(e, "Could not hand {Work} to the job-running instances; the reconciler will take it up", item);
+            logger.LogWarning(e, "Could not hand {Count} work items ({First}) to the job-running instances; the reconciler will take them up", items.Count, items[0]);
         }
     }
 
@@ -104,13 +113,43 @@ public sealed class WorkDispatcher(
             return;
         }
 
-        var workers = Enumerable.Range(0, Math.Max(1, options.Value.DispatchWorkers)).Select(_ => WorkAsync(stoppingToken)).ToList();
-        workers.Add(SignAsync(stoppingToken));
+        // stoppingToken: take no new work. abort: give up on the work in hand, once the grace period is over.
+        using var abort = new CancellationTokenSource();
+        var grace = TimeSpan.FromSeconds(Math.Max(0, options.Value.ShutdownGraceSeconds));
+        using var stopping = stoppingToken.Register(() =>
+        {
+            _stopping = true;
+            abort.CancelAfter(grace);
+        });
+        var workers = Enumerable.Range(0, Math.Max(1, options.Value.DispatchWorkers)).Select(_ => WorkAsync(stoppingToken, abort.Token)).ToList();
+        workers.Add(SignAsync(stoppingToken, abort.Token));
         workers.Add(ListenAsync(stoppingToken));
         await Task.WhenAll(workers);
+        await HandBackAsync();
     }
 
-    private async Task WorkAsync(CancellationToken stoppingToken)
+    /// <summary>At shutdown, after the work in hand: what this instance had taken but not started, to the other instances.</summary>
+    private async Task HandBackAsync()
+    {
+        var left = new List<WorkItem>();
+        while (_toSign.Reader.TryRead(out var id))
+        {
+            left.Add(new WorkItem(WorkKind.SignAndBroadcast, id));
+        }
+
+        while (_work.Reader.TryRead(out var item))
+        {
+            left.Add(item);
+        }
+
+        if (left.Count > 0)
+        {
+            await NotifyAsync(left);
+            logger.LogInformation("Stopping: handed {Count} work items not yet started to the other job-running instances", left.Count);
+        }
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken, CancellationToken abort)
     {
         try
         {
@@ -118,18 +157,21 @@ public sealed class WorkDispatcher(
             {
                 try
                 {
+                    // Begun before the stop: run to its end (within the grace period), not cut off halfway.
                     await using var scope = scopes.CreateAsyncScope();
                     if (item.Kind == WorkKind.SendChallenge)
                     {
-                        await scope.ServiceProvider.GetRequiredService<SendChallengeJob>().RunAsync(item.Id, stoppingToken);
+                        await scope.ServiceProvider.GetRequiredService<SendChallengeJob>().RunAsync(item.Id, abort);
                     }
                     else
                     {
-                        await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignAndBroadcastAsync(item.Id, stoppingToken);
+                        await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignAndBroadcastAsync(item.Id, abort);
                     }
                 }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (abort.IsCancellationRequested)
                 {
+                    // The grace period is over; the row still says what is left, and the reconciler takes it up.
+                    logger.LogWarning("Stopping: {Work} was cut off after the grace period; the reconciler will finish it", item);
                     return;
                 }
                 catch (Exception e)
@@ -149,7 +191,7 @@ public sealed class WorkDispatcher(
     /// wallet's lock, one commit), then each is broadcast by the worker pool. A withdrawal the batch skipped
     /// (another worker had it) is signed there, one by one, as before.
     /// </summary>
-    private async Task SignAsync(CancellationToken stoppingToken)
+    private async Task SignAsync(CancellationToken stoppingToken, CancellationToken abort)
     {
         var batch = new List<Guid>(SigningBatch);
         try
@@ -165,7 +207,11 @@ public sealed class WorkDispatcher(
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignBatchAsync(batch, stoppingToken);
+                    await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignBatchAsync(batch, abort);
+                }
+                catch (OperationCanceledException) when (abort.IsCancellationRequested)
+                {
+                    // Cut off by the end of the grace period: rolled back, and handed back below with the rest.
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
