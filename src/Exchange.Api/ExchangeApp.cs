@@ -11,6 +11,7 @@ using Exchange.Api.Features.Pages;
 using Exchange.Api.Features.Requests;
 using Exchange.Api.Features.Transfers;
 using Exchange.Api.Features.Withdrawals;
+using Exchange.Api.Infrastructure;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Notifications;
@@ -62,6 +63,15 @@ public sealed class ExchangeOptions
     /// <summary>How long a stop may take in all: open requests end, Hangfire's jobs are handed back, then the process exits.</summary>
     public int ShutdownTimeoutSeconds { get; set; } = 25;
 
+    /// <summary>
+    /// Maps POST /api/dev/credit, which credits the signed-in member funds from nothing (demos, tests, the
+    /// bench). Unset means on in Development and off everywhere else; Production refuses it on.
+    /// </summary>
+    public bool? DevCreditEndpoint { get; set; }
+
+    /// <summary>Whether the dev credit endpoint is mapped in this environment.</summary>
+    public bool DevCreditEndpointOn(IHostEnvironment environment) => DevCreditEndpoint ?? environment.IsDevelopment();
+
     /// <summary>Test-only: a crash point to kill the process at, once (see <see cref="Infrastructure.CrashPoints"/>).</summary>
     public string? CrashAt { get; set; }
 
@@ -79,8 +89,8 @@ public static class ExchangeApp
         var configuration = builder.Configuration;
         var services = builder.Services;
         var exchange = configuration.GetSection("Exchange").Get<ExchangeOptions>() ?? new ExchangeOptions();
-        var connectionString = configuration.GetConnectionString("Exchange")
-            ?? throw new InvalidOperationException("ConnectionStrings:Exchange is not configured.");
+        // Checked once the host is built, beside everything else Production refuses; nothing opens a connection before.
+        var connectionString = configuration.GetConnectionString("Exchange") ?? "";
 
         services.AddSingleton(Options.Create(exchange));
         // A stop (SIGTERM from an orchestrator, Ctrl-C) waits this long for open requests and work in hand.
@@ -150,11 +160,21 @@ public static class ExchangeApp
         }
 
         var app = builder.Build();
+        // First, before anything reaches PostgreSQL, the chain or VivoKey: Production refuses development values.
+        ProductionGuard.Check(app.Environment, configuration, app.Services);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new StartupRefusedException("ConnectionStrings:Exchange is not set: set it (ConnectionStrings__Exchange) to the application role's PostgreSQL connection string.");
+        }
+
         Infrastructure.CrashPoints.Validate(exchange, app.Environment);
+        // The key is loaded now, not at the first signature: a missing keystore or a wrong password stops start-up.
+        _ = app.Services.GetRequiredService<HotWallet>();
         if (exchange.MigrateOnStartup)
         {
             // The schema's owner migrates and grants; the application runs as a role that cannot rewrite history.
-            Migrations.Apply(configuration.GetConnectionString("ExchangeOwner") ?? connectionString, connectionString,
+            var owner = configuration.GetConnectionString("ExchangeOwner");
+            Migrations.Apply(string.IsNullOrWhiteSpace(owner) ? connectionString : owner, connectionString,
                 app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Migrations).FullName!));
         }
 
@@ -186,13 +206,13 @@ public static class ExchangeApp
         Health.Map(app);
         if (exchange.ServeApi)
         {
-            MapApi(app);
+            MapApi(app, exchange);
         }
 
         return app;
     }
 
-    private static void MapApi(WebApplication app)
+    private static void MapApi(WebApplication app, ExchangeOptions exchange)
     {
         Pages.Map(app);
         app.MapOpenApi(ApiDocument.Path).AllowAnonymous();
@@ -211,7 +231,7 @@ public static class ExchangeApp
         AuditEndpoints.Map(app);
         OperationsEndpoints.Map(app);
         ApplyVivoKeyCallback.Map(app);
-        if (app.Environment.IsDevelopment())
+        if (exchange.DevCreditEndpointOn(app.Environment))
         {
             CreditDevFunds.Map(app);
         }

@@ -1,40 +1,56 @@
 using Exchange.Api;
 using Exchange.Api.Features.Operations;
+using Exchange.Api.Infrastructure;
+
+// A configuration this process may not run with is the operator's to fix, not a crash: its reasons go to stderr,
+// one per line, without a stack trace, and the exit status is EX_CONFIG.
+try
+{
+    return await RunAsync(args);
+}
+catch (StartupRefusedException refused)
+{
+    await Console.Error.WriteLineAsync(refused.Message);
+    return StartupRefusedException.ExitCode;
+}
 
 // The operator's command line, with the same configuration as the service:
 //   Exchange.Api check-invariants   prints each invariant as held or broken; exits 0 when all hold, 1 otherwise.
 //   Exchange.Api reconcile          runs one reconciler pass now (the running instances do the work it enqueues).
 //   Exchange.Api migrate            brings the schema up to date as ConnectionStrings:ExchangeOwner, then exits
 //                                   (a deployment's step before the instances start with Exchange:MigrateOnStartup=false).
-if (args.Length > 0 && args[0] is "check-invariants" or "reconcile" or "migrate")
+static async Task<int> RunAsync(string[] args)
 {
-    var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    if (args.Length > 0 && args[0] is "check-invariants" or "reconcile" or "migrate")
     {
-        ["Exchange:RunJobs"] = "false",
-        ["Exchange:ServeApi"] = "false",
-        ["Exchange:MigrateOnStartup"] = args[0] == "migrate" ? "true" : "false",
-    }));
-    if (args[0] == "migrate")
-    {
-        Console.WriteLine("The database schema is up to date.");
-        return 0;
+        var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Exchange:RunJobs"] = "false",
+            ["Exchange:ServeApi"] = "false",
+            ["Exchange:MigrateOnStartup"] = args[0] == "migrate" ? "true" : "false",
+        }));
+        if (args[0] == "migrate")
+        {
+            Console.WriteLine("The database schema is up to date.");
+            return 0;
+        }
+
+        await using var scope = tool.Services.CreateAsyncScope();
+        if (args[0] == "reconcile")
+        {
+            var pass = await scope.ServiceProvider.GetRequiredService<Exchange.Api.Infrastructure.Jobs.Reconciler>().RunAsync(CancellationToken.None);
+            Console.WriteLine(pass);
+            return 0;
+        }
+
+        var report = await scope.ServiceProvider.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None);
+        Console.WriteLine(InvariantChecker.Format(report));
+        return report.Ok ? 0 : 1;
     }
 
-    await using var scope = tool.Services.CreateAsyncScope();
-    if (args[0] == "reconcile")
-    {
-        var pass = await scope.ServiceProvider.GetRequiredService<Exchange.Api.Infrastructure.Jobs.Reconciler>().RunAsync(CancellationToken.None);
-        Console.WriteLine(pass);
-        return 0;
-    }
-
-    var report = await scope.ServiceProvider.GetRequiredService<InvariantChecker>().CheckAsync(CancellationToken.None);
-    Console.WriteLine(InvariantChecker.Format(report));
-    return report.Ok ? 0 : 1;
+    await ExchangeApp.Build(args).RunAsync();
+    return 0;
 }
-
-ExchangeApp.Build(args).Run();
-return 0;
 
 /// <summary>The entry point; public so test hosts can name the assembly.</summary>
 public partial class Program;

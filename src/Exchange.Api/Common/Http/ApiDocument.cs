@@ -25,7 +25,7 @@ public static partial class ApiDocument
         ["GET /api/me"] = new("Account", "The signed-in member: subject, name, email and roles"),
         ["GET /api/session"] = new("Account", "Whether anyone is signed in, and who", "200 for visitors too: `{ signedIn: false, member: null }`."),
         ["GET /api/balances"] = new("Balances", "The member's balances per asset: available and held"),
-        ["POST /api/dev/credit"] = new("Balances", "Credit the caller (Development only)", "For demos and tests; not mapped outside Development."),
+        ["POST /api/dev/credit"] = new("Balances", "Credit the caller (development only)", "For demos and tests; mapped only where Exchange:DevCreditEndpoint is on (by default in Development only), refused in Production."),
         ["POST /api/withdrawals"] = new("Withdrawals", "Ask to withdraw to an outside address",
             "Holds the funds and challenges the member's VivoKey. Nothing moves until they tap. Refused with 400 and `errors[field]` for an unknown asset, " +
             "an amount ≤ 0 or with too many decimals, or an address that is not 0x + 40 hex digits or fails its EIP-55 checksum; 409 when the amount is over the available balance. " +

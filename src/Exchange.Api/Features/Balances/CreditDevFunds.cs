@@ -6,7 +6,10 @@ using Mediator;
 
 namespace Exchange.Api.Features.Balances;
 
-/// <summary>Development only: credits the caller, for demos and tests. Not mapped outside Development.</summary>
+/// <summary>
+/// Credits the caller funds from nothing, for demos, tests and the bench. Mapped only where
+/// Exchange:DevCreditEndpoint is on: by default in Development only; Production refuses to start with it on.
+/// </summary>
 public static class CreditDevFunds
 {
     public sealed record Body(string? Asset, string? Amount);

@@ -1,5 +1,15 @@
 namespace Exchange.Api.Infrastructure.Chain;
 
+/// <summary>Where <see cref="HotWallet"/> takes its private key from (Ethereum:HotWalletKeySource).</summary>
+public enum HotWalletKeySource
+{
+    /// <summary>Ethereum:HotWalletPrivateKey, set from the environment (Ethereum__HotWalletPrivateKey) or a secret store.</summary>
+    Environment,
+
+    /// <summary>An encrypted keystore file (Ethereum:KeystorePath), decrypted at start-up with its password.</summary>
+    Keystore,
+}
+
 /// <summary>The Ethereum node and hot wallet, bound from the configuration section "Ethereum".</summary>
 public sealed class EthereumOptions
 {
@@ -13,11 +23,35 @@ public sealed class EthereumOptions
     /// <summary>Blocks, counting the one holding the receipt, before a withdrawal is <c>confirmed</c>.</summary>
     public int Confirmations { get; set; } = 1;
 
+    /// <summary>
+    /// Where the hot wallet's key comes from: <see cref="HotWalletKeySource.Environment"/> (the default,
+    /// <see cref="HotWalletPrivateKey"/>) or <see cref="HotWalletKeySource.Keystore"/> (an encrypted file,
+    /// <see cref="KeystorePath"/>). Either way it is loaded once, at start-up, so a wrong password stops the
+    /// process before it serves anything rather than at the first tapped withdrawal.
+    /// </summary>
+    public HotWalletKeySource HotWalletKeySource { get; set; } = HotWalletKeySource.Environment;
+
     // !!! DANGER: this default is anvil's development account #0, whose private key is PUBLIC (printed by
-    // !!! every anvil and Hardhat node). It is here only so a local dev chain works out of the box. NEVER use
-    // !!! it for real funds: anything sent to its address on a real network is swept by bots within seconds.
-    // !!! Production sets Ethereum:HotWalletPrivateKey from a secret store or an encrypted keystore.
-    public string HotWalletPrivateKey { get; set; } = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    // !!! every anvil and Hardhat node; see DevelopmentAccounts). It is here only so a local dev chain works
+    // !!! out of the box. NEVER use it for real funds: anything sent to its address on a real network is swept
+    // !!! by bots within seconds. Production sets Ethereum__HotWalletPrivateKey from a secret store, or uses a
+    // !!! keystore; ProductionGuard refuses every development account.
+    public string HotWalletPrivateKey { get; set; } = DevelopmentAccounts.PrivateKeys[0];
+
+    /// <summary>
+    /// With <see cref="HotWalletKeySource.Keystore"/>: the Web3 Secret Storage JSON file (version 3, scrypt or
+    /// pbkdf2, as geth, Foundry's <c>cast wallet</c> and Nethereum write it) that holds the key encrypted.
+    /// </summary>
+    public string? KeystorePath { get; set; }
+
+    /// <summary>
+    /// The keystore's password in a file of its own (a mounted secret), so it is in neither the environment
+    /// nor the process's command line. Trailing line breaks are ignored. Wins over <see cref="KeystorePassword"/>.
+    /// </summary>
+    public string? KeystorePasswordFile { get; set; }
+
+    /// <summary>The keystore's password itself, where a secret store injects it as a setting.</summary>
+    public string? KeystorePassword { get; set; }
 
     /// <summary>A plain ether transfer to an account without code costs exactly 21,000 gas.</summary>
     public long GasLimit { get; set; } = 21000;
@@ -41,7 +75,8 @@ public sealed class EthereumOptions
     /// <summary>How long a broadcast transaction may go without a receipt before it is sent again.</summary>
     public int RebroadcastAfterSeconds { get; set; } = 30;
 
-    /// <summary>Keeps the private key out of logs and debugger views that print the options.</summary>
+    /// <summary>Keeps the private key and the keystore's password out of logs and debugger views that print the options.</summary>
     public override string ToString() =>
-        $"Ethereum {{ RpcUrl = {RpcUrl}, ChainId = {ChainId}, Confirmations = {Confirmations}, HotWalletPrivateKey = <redacted> }}";
+        $"Ethereum {{ RpcUrl = {RpcUrl}, ChainId = {ChainId}, Confirmations = {Confirmations}, HotWalletKeySource = {HotWalletKeySource}, " +
+        $"HotWalletPrivateKey = <redacted>, KeystorePath = {KeystorePath}, KeystorePasswordFile = {KeystorePasswordFile}, KeystorePassword = <redacted> }}";
 }

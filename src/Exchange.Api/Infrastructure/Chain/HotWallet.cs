@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Numerics;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Model;
@@ -27,25 +26,28 @@ public sealed record SignedTransaction(string RawHex, string Hash);
 /// always gives the same bytes and hash, and nothing here touches the network, so the hash can be stored
 /// in the same database transaction as the nonce, before anything is broadcast.
 /// </summary>
-public sealed partial class HotWallet
+public sealed class HotWallet
 {
     // The key stays in this private field: no property, no ToString, no exception message ever shows it.
     [DebuggerBrowsable(DebuggerBrowsableState.Never)]
     private readonly EthECKey _key;
 
+    /// <summary>The service's wallet: the key from where Ethereum:HotWalletKeySource says (see <see cref="HotWalletKey"/>).</summary>
     public HotWallet(IOptions<EthereumOptions> options)
-        : this(options.Value.HotWalletPrivateKey)
+        : this(HotWalletKey.Load(options.Value))
     {
     }
 
     public HotWallet(string privateKeyHex)
+        : this(HotWalletKey.TryParse(privateKeyHex, out var key)
+            ? key
+            : throw new ArgumentException("The hot-wallet private key is not 32 bytes of hex (64 digits, optionally 0x-prefixed) within secp256k1's range.", nameof(privateKeyHex)))
     {
-        if (privateKeyHex is null || !PrivateKeyShape().IsMatch(privateKeyHex))
-        {
-            throw new ArgumentException("The hot-wallet private key is not 32 bytes of hex (64 digits, optionally 0x-prefixed).", nameof(privateKeyHex));
-        }
+    }
 
-        _key = new EthECKey(privateKeyHex.RemoveHexPrefix());
+    private HotWallet(EthECKey key)
+    {
+        _key = key;
         Address = _key.GetPublicAddress().ConvertToEthereumChecksumAddress();
     }
 
@@ -88,7 +90,4 @@ public sealed partial class HotWallet
     }
 
     public override string ToString() => $"HotWallet {Address}";
-
-    [GeneratedRegex("^(0x)?[0-9a-fA-F]{64}\\z", RegexOptions.CultureInvariant)]
-    private static partial Regex PrivateKeyShape();
 }
