@@ -228,10 +228,27 @@ fi
 MSG
 }
 
-# Until Ctrl-C, or until one of them stops by itself: then say which, and stop the rest.
-status=0
-wait -n "${pids[@]}" || status=$?
-for i in "${!pids[@]}"; do
-  kill -0 "${pids[$i]}" 2>/dev/null || echo "${names[$i]} stopped (exit code $status); see .data/logs/" >&2
+# Until Ctrl-C, or until one of them stops by itself: then say which, and stop the rest. Under make cluster
+# an exchange instance may stop alone (try `kill -TERM` on one: a graceful stop) while the rest go on.
+declare -A stays_optional=()
+if $cluster; then
+  for i in "${!names[@]}"; do
+    case ${names[$i]} in "The worker" | "API instance "*) stays_optional[${pids[$i]}]=1 ;; esac
+  done
+fi
+while :; do
+  status=0
+  wait -n "${pids[@]}" || status=$?
+  alive=() alive_names=() fatal=false
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      alive+=("${pids[$i]}") alive_names+=("${names[$i]}")
+      continue
+    fi
+    echo "${names[$i]} stopped (exit code $status); see .data/logs/" >&2
+    [ -n "${stays_optional[${pids[$i]}]:-}" ] || fatal=true
+  done
+  $fatal && exit 1
+  echo "The others go on; Ctrl-C stops everything." >&2
+  pids=("${alive[@]}") names=("${alive_names[@]}")
 done
-exit 1

@@ -51,6 +51,7 @@ public sealed class WorkDispatcher(
     IServiceScopeFactory scopes,
     IOptions<ExchangeOptions> options,
     NpgsqlDataSource dataSource,
+    IConfiguration configuration,
     ILogger<WorkDispatcher> logger) : BackgroundService
 {
     public const string Channel = "exchange_work";
@@ -229,6 +230,18 @@ public sealed class WorkDispatcher(
         }
     }
 
+    /// <summary>
+    /// The LISTEN connection's own: outside the pool, and when the wait is cancelled at shutdown the connection
+    /// is dropped at once rather than after Npgsql's default 2 s wait for the server to confirm the cancel.
+    /// </summary>
+    private string ListenerConnectionString() => new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("Exchange"))
+    {
+        Pooling = false,
+        KeepAlive = 15,
+        ApplicationName = "exchange-work-listener",
+        CancellationTimeout = -1,
+    }.ConnectionString;
+
     /// <summary>Work that API-only instances committed: one LISTEN connection, reopened whenever it drops.</summary>
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
@@ -237,7 +250,8 @@ public sealed class WorkDispatcher(
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                await using var connection = new NpgsqlConnection(ListenerConnectionString());
+                await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {
                     if (WorkItem.TryParse(e.Payload, out var item))

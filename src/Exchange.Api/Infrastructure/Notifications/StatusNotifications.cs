@@ -150,6 +150,8 @@ public sealed class StatusNotificationListener(
             KeepAlive = 15,
             Pooling = false,
             ApplicationName = "exchange-status-listener",
+            // At shutdown the wait is cancelled and the connection thrown away: no 2 s wait for the server's answer.
+            CancellationTimeout = -1,
         }.ConnectionString;
         DateTimeOffset? lostAt = null;
         var pause = TimeSpan.FromMilliseconds(250);
