@@ -1,0 +1,61 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Exchange.Api.Tests.Support;
+using Exchange.Testing;
+
+namespace Exchange.Api.Tests;
+
+public sealed class HealthFixture : InstancesFixture;
+
+/// <summary>
+/// What a load balancer and an orchestrator ask: /health/live (the process answers) and /health/ready
+/// (PostgreSQL, the chain node and VivoKey's discovery document answer), on every kind of instance.
+/// </summary>
+[Collection("processes")]
+public sealed class HealthTests(HealthFixture system) : IClassFixture<HealthFixture>
+{
+    [Fact]
+    public async Task Ready_when_postgres_the_node_and_the_idp_answer_and_not_ready_naming_each_that_does_not()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        // A worker-only instance with every dependency up.
+        var worker = system.Settings(1);
+        worker["Exchange:ServeApi"] = "false";
+        await using (var up = ExchangeProcess.Start(worker))
+        {
+            await up.WaitUntilLiveAsync(system.Url(1));
+            // Polled, as a readiness probe is: on a busy machine a first answer may miss the check's 5 s budget.
+            var (status, body) = await Poll.UntilAsync(async () =>
+            {
+                using var ready = await http.GetAsync(system.Url(1) + "/health/ready");
+                return (ready.StatusCode, JsonNode.Parse(await ready.Content.ReadAsStringAsync())!);
+            }, answer => answer.StatusCode == HttpStatusCode.OK, "the worker to be ready", seconds: 60);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("ready", body["status"]!.GetValue<string>());
+            foreach (var check in new[] { "postgres", "chain", "idp" })
+            {
+                Assert.Equal("ok", body["checks"]![check]!.GetValue<string>());
+            }
+        }
+
+        // An API-only instance whose chain node and identity provider are nowhere: live, but not ready, saying which.
+        var nowhere = $"http://127.0.0.1:{FreePort.Next()}";
+        var api = system.Settings(2);
+        api["Exchange:RunJobs"] = "false";
+        api["Exchange:MigrateOnStartup"] = "false";
+        api["Ethereum:RpcUrl"] = nowhere;
+        api["VivoKey:Authority"] = nowhere + "/openid";
+        await using var down = ExchangeProcess.Start(api);
+        await down.WaitUntilLiveAsync(system.Url(2));
+        using var notReady = await http.GetAsync(system.Url(2) + "/health/ready");
+        var answer = JsonNode.Parse(await notReady.Content.ReadAsStringAsync())!;
+        Assert.True(notReady.StatusCode == HttpStatusCode.ServiceUnavailable, answer.ToJsonString());
+        Assert.Equal("not_ready", answer["status"]!.GetValue<string>());
+        Assert.Equal("ok", answer["checks"]!["postgres"]!.GetValue<string>());
+        Assert.NotEqual("ok", answer["checks"]!["chain"]!.GetValue<string>());
+        Assert.NotEqual("ok", answer["checks"]!["idp"]!.GetValue<string>());
+        using var live = await http.GetAsync(system.Url(2) + "/health/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+    }
+}
