@@ -15,6 +15,7 @@ using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Notifications;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using FluentValidation;
@@ -66,6 +67,7 @@ public static class ExchangeApp
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
+        Observability.Add(builder);
         var configuration = builder.Configuration;
         var services = builder.Services;
         var exchange = configuration.GetSection("Exchange").Get<ExchangeOptions>() ?? new ExchangeOptions();
@@ -153,7 +155,8 @@ public static class ExchangeApp
             scope.ServiceProvider.GetRequiredService<RoleGrants>().ApplyToAllAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        // Outermost, so it sees the final status of every answer, the exception handler's included.
+        Observability.UseRequestLogFields(app);
+        // Outermost but for the log scope, so it sees the final status of every answer, the exception handler's included.
         app.Use((http, next) => RefusalAudit.MiddlewareAsync(http, () => next(http)));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -172,6 +175,7 @@ public static class ExchangeApp
         });
 
         Health.Map(app);
+        Observability.MapMetrics(app);
         if (exchange.ServeApi)
         {
             MapApi(app);
