@@ -1,6 +1,8 @@
 using System.Net;
 using Exchange.Api.Tests.Support;
+using Exchange.Api.Infrastructure.Persistence;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
 namespace Exchange.Api.Tests;
@@ -84,5 +86,42 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
             var job = Assert.Single(lines, l => l.Category.EndsWith("WithdrawalJob", StringComparison.Ordinal) && Names(l) && l.Message.StartsWith(message, StringComparison.Ordinal));
             Assert.False(job.Scopes.ContainsKey("RequestId"), $"{message} was logged in a request's scope: {string.Join(", ", job.Scopes)}");
         }
+    }
+
+    [Fact]
+    public async Task Work_waiting_for_a_commit_runs_once_after_it_and_never_after_a_rollback_or_a_retried_attempt()
+    {
+        var ran = await system.InScopeAsync(async (db, _) =>
+        {
+            var ran = new List<string>();
+            await using (var rolledBack = await db.Database.BeginTransactionAsync())
+            {
+                db.WhenCommitted(() => ran.Add("rolled back"));
+                await rolledBack.RollbackAsync();
+            }
+
+            await using (var committed = await db.Database.BeginTransactionAsync())
+            {
+                db.WhenCommitted(() => ran.Add("committed"));
+                Assert.Empty(ran);
+                await committed.CommitAsync();
+            }
+
+            // The unit of work retries a transaction another writer got in first: the first attempt's work goes with it.
+            var attempts = 0;
+            await db.InTransactionAsync(() =>
+            {
+                var attempt = ++attempts;
+                db.WhenCommitted(() => ran.Add($"attempt {attempt}"));
+                return attempt == 1 ? throw new DbUpdateConcurrencyException("another writer") : Task.CompletedTask;
+            }, CancellationToken.None);
+
+            // No transaction of ours: committed by the save itself.
+            db.WhenCommitted(() => ran.Add("saved"));
+            await db.SaveChangesAsync();
+            return ran;
+        });
+
+        Assert.Equal(["committed", "attempt 2", "saved"], ran);
     }
 }
