@@ -16,6 +16,7 @@ using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Notifications;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using FluentValidation;
@@ -86,6 +87,7 @@ public static class ExchangeApp
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
+        Observability.Add(builder);
         var configuration = builder.Configuration;
         var services = builder.Services;
         var exchange = configuration.GetSection("Exchange").Get<ExchangeOptions>() ?? new ExchangeOptions();
@@ -185,7 +187,8 @@ public static class ExchangeApp
             scope.ServiceProvider.GetRequiredService<RoleGrants>().ApplyToAllAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        // Outermost, so it sees the final status of every answer, the exception handler's included.
+        Observability.UseRequestLogFields(app);
+        // Outermost but for the log scope, so it sees the final status of every answer, the exception handler's included.
         app.Use((http, next) => RefusalAudit.MiddlewareAsync(http, () => next(http)));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -204,6 +207,7 @@ public static class ExchangeApp
         });
 
         Health.Map(app);
+        Observability.MapMetrics(app);
         if (exchange.ServeApi)
         {
             MapApi(app, exchange);

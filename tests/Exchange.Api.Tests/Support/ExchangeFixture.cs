@@ -69,6 +69,11 @@ public class ExchangeFixture : IAsyncLifetime
     {
     }
 
+    /// <summary>The in-process exchange's host, for a class that adds services of its own (a logging provider, say).</summary>
+    protected virtual void ConfigureHost(WebApplicationBuilder builder)
+    {
+    }
+
     /// <summary>Simulator settings a class may change before it starts.</summary>
     protected virtual void ConfigureSimulator(IDictionary<string, string?> simulator)
     {
@@ -139,6 +144,8 @@ public class ExchangeFixture : IAsyncLifetime
             {
                 builder.Logging.ClearProviders();
             }
+
+            ConfigureHost(builder);
         });
         await _exchange.StartAsync();
         LogProvider.SetCurrentLogProvider(QuietHangfireLog.Instance);

@@ -4,6 +4,7 @@ using Exchange.Api.Features.Audit;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using Exchange.Domain.Challenges;
@@ -44,7 +45,8 @@ public static class ApplyVivoKeyCallback
         JobScheduler jobs,
         Operations.OperatorActionExecution operatorActions,
         Infrastructure.CrashPoints crash,
-        TimeProvider clock) : ICommandHandler<Command, Outcome>
+        TimeProvider clock,
+        ILogger<Handler> logger) : ICommandHandler<Command, Outcome>
     {
         public async ValueTask<Outcome> Handle(Command command, CancellationToken cancellationToken)
         {
@@ -61,6 +63,13 @@ public static class ApplyVivoKeyCallback
             if (outcome == Outcome.Applied)
             {
                 crash.At("after-callback");
+            }
+
+            if (outcome is Outcome.Applied or Outcome.AlreadyEnded)
+            {
+                // The request is named in the log scope by now (ApplyAsync found its challenge).
+                logger.LogInformation("VivoKey's callback ({Answer}) {Result}", command.Success ? "success" : command.Error,
+                    outcome == Outcome.Applied ? "applied" : "ignored: the challenge had already ended");
             }
 
             afterCommit?.Invoke();
@@ -80,6 +89,7 @@ public static class ApplyVivoKeyCallback
                 return (Outcome.UnknownId, null);
             }
 
+            LogFields.NameRequest(challenge.RequestKind, challenge.RequestId);
             var subject = $"{challenge.RequestKind}:{challenge.RequestId}";
             if (challenge.VivoId is not null && command.VivoId != challenge.VivoId)
             {

@@ -2,6 +2,7 @@ using Exchange.Api.Common;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using Exchange.Domain.Transfers;
@@ -46,6 +47,7 @@ public static class RequestTransfer
             var amount = Amounts.Parse(command.Amount!, asset);
             var transfer = new Transfer(Guid.CreateVersion7(), command.MemberId, asset, amount, receiver.Id, clock.GetUtcNow());
             db.Transfers.Add(transfer);
+            LogFields.NameRequest(transfer.Kind, transfer.Id);
             await ledger.HoldAsync(transfer, cancellationToken);
             var message = MessageFor(asset, amount, receiver);
             challenges.Issue(transfer, message);

@@ -3,6 +3,7 @@ using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using Exchange.Domain.Withdrawals;
@@ -55,6 +56,7 @@ public static class RequestWithdrawal
 
             var withdrawal = new Withdrawal(Guid.CreateVersion7(), command.MemberId, asset, amount, address, clock.GetUtcNow());
             db.Withdrawals.Add(withdrawal);
+            LogFields.NameRequest(withdrawal.Kind, withdrawal.Id);
             await ledger.HoldAsync(withdrawal, cancellationToken);
             var message = MessageFor(asset, amount, address);
             challenges.Issue(withdrawal, message);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Microsoft.Extensions.Options;
+using Exchange.Api.Infrastructure.Telemetry;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.JsonRpc.Client;
 using Nethereum.RPC.Eth;
@@ -34,7 +35,9 @@ public sealed record ReceiptInfo(string Hash, long BlockNumber, bool Succeeded, 
 /// <summary>
 /// The JSON-RPC node. Nethereum's requests take no CancellationToken, so each call is awaited with
 /// <see cref="Task.WaitAsync(CancellationToken)"/>: cancellation stops the wait, not the HTTP request.
-/// Network failures surface as exceptions for the caller (a Hangfire job) to retry.
+/// Network failures surface as exceptions for the caller (a Hangfire job) to retry, each counted first
+/// (exchange.chain.errors, kind rpc, by method); the error answers a caller expects (a known transaction,
+/// an unsupported fee method) are answers, not failures.
 /// </summary>
 public sealed class EthereumChain
 {
@@ -86,19 +89,22 @@ public sealed class EthereumChain
         }
         else
         {
-            try
+            priority = await CallAsync("eth_maxPriorityFeePerGas", async () =>
             {
-                priority = (await new EthMaxPriorityFeePerGas(_web3.Client).SendRequestAsync(null).WaitAsync(ct)).Value;
-            }
-            catch (RpcResponseException)
-            {
-                // The node answered but does not implement eth_maxPriorityFeePerGas (older or minimal nodes).
-                priority = FallbackPriorityFee;
-            }
+                try
+                {
+                    return (await new EthMaxPriorityFeePerGas(_web3.Client).SendRequestAsync(null)).Value;
+                }
+                catch (RpcResponseException)
+                {
+                    // The node answered but does not implement eth_maxPriorityFeePerGas (older or minimal nodes).
+                    return FallbackPriorityFee;
+                }
+            }, ct);
         }
 
-        var latest = await _web3.Eth.Blocks.GetBlockWithTransactionsHashesByNumber
-            .SendRequestAsync(BlockParameter.CreateLatest(), null).WaitAsync(ct);
+        var latest = await CallAsync("eth_getBlockByNumber", () => _web3.Eth.Blocks.GetBlockWithTransactionsHashesByNumber
+            .SendRequestAsync(BlockParameter.CreateLatest(), null), ct);
         var baseFee = latest?.BaseFeePerGas?.Value
             ?? throw new InvalidOperationException("The node's latest block has no baseFeePerGas: EIP-1559 is not active on this chain.");
         return new FeeQuote(2 * baseFee + priority, priority);
@@ -112,12 +118,18 @@ public sealed class EthereumChain
     {
         ArgumentException.ThrowIfNullOrEmpty(rawHex);
         ArgumentException.ThrowIfNullOrEmpty(expectedHash);
-        string returnedHash;
-        try
+        var (returnedHash, refusal) = await CallAsync("eth_sendRawTransaction", async () =>
         {
-            returnedHash = await _web3.Eth.Transactions.SendRawTransaction.SendRequestAsync(rawHex.EnsureHexPrefix(), null).WaitAsync(ct);
-        }
-        catch (RpcResponseException e)
+            try
+            {
+                return ((string?)await _web3.Eth.Transactions.SendRawTransaction.SendRequestAsync(rawHex.EnsureHexPrefix(), null), (RpcResponseException?)null);
+            }
+            catch (RpcResponseException e)
+            {
+                return ((string?)null, e);
+            }
+        }, ct);
+        if (refusal is { } e)
         {
             var message = e.RpcError?.Message ?? e.Message;
             var normalized = Normalize(message);
@@ -133,6 +145,7 @@ public sealed class EthereumChain
                 return new BroadcastResult(outcome, message);
             }
 
+            ExchangeMetrics.ChainError("broadcast_rejected");
             return new BroadcastResult(BroadcastOutcome.Rejected, message);
         }
 
@@ -148,14 +161,14 @@ public sealed class EthereumChain
     /// <summary>Null while the transaction is not in a block (pending, dropped, or reorganized out).</summary>
     public async Task<ReceiptInfo?> GetReceiptAsync(string hash, CancellationToken ct)
     {
-        var receipt = await _web3.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash, null).WaitAsync(ct);
+        var receipt = await CallAsync("eth_getTransactionReceipt", () => _web3.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash, null), ct);
         if (receipt?.BlockNumber is null)
         {
             return null;
         }
 
         var receiptBlock = (long)receipt.BlockNumber.Value;
-        var latest = (long)(await _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(null).WaitAsync(ct)).Value;
+        var latest = (long)(await CallAsync("eth_blockNumber", () => _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(null), ct)).Value;
         // A load-balanced provider may answer the block number from a backend that lags the one that had the
         // receipt; the receipt's own block still counts as one confirmation.
         var confirmations = Math.Max(1, latest - receiptBlock + 1);
@@ -163,11 +176,11 @@ public sealed class EthereumChain
     }
 
     public async Task<long> GetBlockNumberAsync(CancellationToken ct) =>
-        (long)(await _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(null).WaitAsync(ct)).Value;
+        (long)(await CallAsync("eth_blockNumber", () => _web3.Eth.Blocks.GetBlockNumber.SendRequestAsync(null), ct)).Value;
 
     /// <summary>True when the node has the transaction, in its pool or mined.</summary>
     public async Task<bool> IsKnownAsync(string hash, CancellationToken ct) =>
-        await _web3.Eth.Transactions.GetTransactionByHash.SendRequestAsync(hash, null).WaitAsync(ct) is not null;
+        await CallAsync("eth_getTransactionByHash", () => _web3.Eth.Transactions.GetTransactionByHash.SendRequestAsync(hash, null), ct) is not null;
 
     /// <summary>
     /// For operators' diagnostics only. Our nonces come from PostgreSQL under a row lock, never from the node:
@@ -175,15 +188,15 @@ public sealed class EthereumChain
     /// not broadcast yet.
     /// </summary>
     public async Task<BigInteger> GetPendingNonceAsync(string address, CancellationToken ct) =>
-        (await _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreatePending(), null).WaitAsync(ct)).Value;
+        (await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreatePending(), null), ct)).Value;
 
     /// <summary>How many transactions from the address are mined (the nonce at the latest block).</summary>
     public async Task<BigInteger> GetMinedNonceAsync(string address, CancellationToken ct) =>
-        (await _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreateLatest(), null).WaitAsync(ct)).Value;
+        (await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreateLatest(), null), ct)).Value;
 
     /// <summary>For readiness: the node is reachable and on the chain we sign for.</summary>
     public async Task<long> GetChainIdAsync(CancellationToken ct) =>
-        (long)(await _web3.Eth.ChainId.SendRequestAsync(null).WaitAsync(ct)).Value;
+        (long)(await CallAsync("eth_chainId", () => _web3.Eth.ChainId.SendRequestAsync(null), ct)).Value;
 
     /// <summary>
     /// Fees for a replacement at the same nonce: nodes refuse one unless both the fee cap and the tip rise
@@ -201,6 +214,20 @@ public sealed class EthereumChain
     }
 
     private static BigInteger RaiseRoundingUp(BigInteger value, int percent) => (value * (100 + percent) + 99) / 100;
+
+    /// <summary>One JSON-RPC call; its failure (unreachable, timed out, an error answer) is counted by method, then thrown. Our own cancellation is no failure.</summary>
+    private static async Task<T> CallAsync<T>(string method, Func<Task<T>> call, CancellationToken ct)
+    {
+        try
+        {
+            return await call().WaitAsync(ct);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
+        {
+            ExchangeMetrics.RpcFailed(method);
+            throw;
+        }
+    }
 
     private static string Normalize(string message) =>
         string.Concat(message.Where(char.IsAsciiLetter)).ToLowerInvariant();

@@ -1,6 +1,7 @@
 using Exchange.Api.Infrastructure.Chain;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Exchange.Api.Infrastructure.Telemetry;
 
 namespace Exchange.Api.Infrastructure.Jobs;
 
@@ -119,7 +120,8 @@ public sealed class ConfirmationWatcher(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning(e, "Following withdrawal {WithdrawalId} on chain failed; the next round tries again", id);
+                using var scope = logger.BeginScope(LogFields.Withdrawal(id));
+                logger.LogWarning(e, "Following the withdrawal on chain failed; the next round tries again");
             }
         });
 }

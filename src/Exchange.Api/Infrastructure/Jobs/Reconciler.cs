@@ -1,6 +1,7 @@
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Audit;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
@@ -61,12 +62,20 @@ public sealed class Reconciler(
             if (!locked)
             {
                 // Another instance is reconciling right now; every step is safe to run twice, but once is enough.
+                ExchangeMetrics.ReconcilerPass("skipped");
                 return new Report(0, 0, 0, 0, 0);
             }
 
             try
             {
-                return await PassAsync(cancellationToken);
+                var report = await PassAsync(cancellationToken);
+                ExchangeMetrics.ReconcilerPass("completed");
+                return report;
+            }
+            catch
+            {
+                ExchangeMetrics.ReconcilerPass("failed");
+                throw;
             }
             finally
             {
@@ -91,6 +100,7 @@ public sealed class Reconciler(
             .Where(c => c.State == ChallengeState.Sending && c.NextSendAt != null && c.NextSendAt <= stuck)
             .OrderBy(c => c.NextSendAt).Take(settings.BatchSize).Select(c => c.Id).ToListAsync(cancellationToken);
         sends.ForEach(jobs.SendChallenge);
+        ExchangeMetrics.ReconcilerRequeue("send_challenge", sends.Count);
         if (sends.Count > 0)
         {
             crash.At("mid-reconcile");
@@ -100,12 +110,14 @@ public sealed class Reconciler(
             .Where(w => w.Status == RequestStatus.Approved && w.UpdatedAt <= stuck)
             .OrderBy(w => w.UpdatedAt).Take(settings.BatchSize).Select(w => w.Id).ToListAsync(cancellationToken);
         approved.ForEach(jobs.SignAndBroadcast);
+        ExchangeMetrics.ReconcilerRequeue("sign", approved.Count);
 
         var unmined = now.AddSeconds(-ethereum.Value.RebroadcastAfterSeconds);
         var onChain = await db.Withdrawals.AsNoTracking()
             .Where(w => (w.Status == RequestStatus.Signed && w.UpdatedAt <= stuck) || (w.Status == RequestStatus.Broadcast && w.UpdatedAt <= unmined))
             .OrderBy(w => w.UpdatedAt).Take(settings.BatchSize).Select(w => w.Id).ToListAsync(cancellationToken);
         onChain.ForEach(jobs.SignAndBroadcast);
+        ExchangeMetrics.ReconcilerRequeue("chain", onChain.Count);
 
         var report = new Report(expired, failed, sends.Count, approved.Count, onChain.Count);
         if (report != new Report(0, 0, 0, 0, 0))
@@ -143,7 +155,7 @@ public sealed class Reconciler(
                     .FromSql($"SELECT *, xmin FROM challenges WHERE id = ANY({overdue}) ORDER BY id FOR UPDATE SKIP LOCKED")
                     .ToListAsync(cancellationToken);
                 await outcomes.PrepareToEndAsync(challenges, cancellationToken);
-                var ended = new List<RequestStatus?>(challenges.Count);
+                var ended = new List<(string Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>(challenges.Count);
                 foreach (var challenge in challenges.OrderBy(c => c.Deadline))
                 {
                     if (challenge.IsEnded)
@@ -155,13 +167,26 @@ public sealed class Reconciler(
                     var reason = status == RequestStatus.Expired
                         ? "No answer from VivoKey by the deadline."
                         : $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).";
-                    ended.Add(await outcomes.EndPendingAsync(challenge, status, reason, cancellationToken));
+                    if (await outcomes.EndPendingAsync(challenge, status, reason, cancellationToken) is { } outcome)
+                    {
+                        ended.Add((challenge.RequestKind, challenge.RequestId, challenge.Id, outcome));
+                    }
                 }
 
                 return ended;
             }, cancellationToken);
-            expired += outcomesOfBatch.Count(o => o == RequestStatus.Expired);
-            failed += outcomesOfBatch.Count(o => o == RequestStatus.Failed);
+            var expiredNow = outcomesOfBatch.Count(o => o.Outcome == RequestStatus.Expired);
+            var failedNow = outcomesOfBatch.Count(o => o.Outcome == RequestStatus.Failed);
+            ExchangeMetrics.ReconcilerEnded("expired", expiredNow);
+            ExchangeMetrics.ReconcilerEnded("failed", failedNow);
+            expired += expiredNow;
+            failed += failedNow;
+            foreach (var (kind, requestId, challengeId, outcome) in logger.IsEnabled(LogLevel.Information) ? outcomesOfBatch : [])
+            {
+                using var scope = logger.BeginScope(LogFields.Of(kind, requestId).With("ChallengeId", challengeId));
+                logger.LogInformation("Ended past the deadline and grace: {Outcome}", outcome.ToWire());
+            }
+
             if (overdue.Length < batch)
             {
                 break;

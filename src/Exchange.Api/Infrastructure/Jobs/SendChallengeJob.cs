@@ -1,5 +1,6 @@
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using Exchange.Domain.Challenges;
@@ -31,11 +32,15 @@ public sealed class SendChallengeJob(
     public async Task RunAsync(Guid challengeId, CancellationToken cancellationToken)
     {
         db.Actor = Actors.System;
+        var fields = LogFields.Challenge(challengeId);
+        using var scope = logger.BeginScope(fields);
         var challenge = await db.Challenges.AsNoTracking().SingleOrDefaultAsync(c => c.Id == challengeId, cancellationToken);
         if (challenge is null || challenge.State != ChallengeState.Sending || challenge.SealedId is null)
         {
             return;
         }
+
+        fields.WithRequest(challenge.RequestKind, challenge.RequestId);
 
         var now = clock.GetUtcNow();
         if (now >= challenge.Deadline)
@@ -96,6 +101,7 @@ public sealed class SendChallengeJob(
             challenge.RecordAccepted(vivoId);
             challenge.RecordSendAttempt();
             db.Audit("challenge.accepted", $"{challenge.RequestKind}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
+            db.WhenCommitted(() => logger.LogDebug("VivoKey accepted the challenge (vivo_id {VivoId}) after {Attempts} attempts", vivoId, challenge.SendAttempts));
         }, cancellationToken);
 
     private async Task RetryLaterAsync(Guid challengeId, string error, CancellationToken cancellationToken)

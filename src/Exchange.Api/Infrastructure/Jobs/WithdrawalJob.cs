@@ -1,6 +1,7 @@
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Audit;
 using Exchange.Domain.Common;
 using Exchange.Domain.Withdrawals;
@@ -113,6 +114,8 @@ public sealed class WithdrawalJob(
 
     private async Task WithLockAsync(Guid withdrawalId, Func<Task> work, CancellationToken cancellationToken)
     {
+        // Every line this job logs names the withdrawal, whichever step logs it.
+        using var scope = logger.BeginScope(LogFields.Withdrawal(withdrawalId));
         // One job per withdrawal at a time, across instances: the reconciler may enqueue it again while a job
         // still watches its receipt, and a duplicate must cost a lookup, not a worker for the whole watch.
         // A session lock: it dies with the connection, so a killed worker holds nothing up.
@@ -309,10 +312,20 @@ public sealed class WithdrawalJob(
         }, cancellationToken);
     }
 
-    /// <summary>Sends the stored bytes (never re-signs to retry); "already known" counts as sent.</summary>
+    /// <summary>
+    /// Sends the stored bytes (never re-signs to retry); "already known" counts as sent. The first broadcast
+    /// records the time from the tap's approval (its challenge's end, read in the same query) to the node's answer.
+    /// </summary>
     private async Task BroadcastAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
-        var withdrawal = await db.Withdrawals.AsNoTracking().SingleAsync(w => w.Id == withdrawalId, cancellationToken);
+        var loaded = await db.Withdrawals.AsNoTracking().Where(w => w.Id == withdrawalId)
+            .Select(w => new
+            {
+                Withdrawal = w,
+                ApprovedAt = db.Challenges.Where(c => c.RequestId == w.Id && c.Outcome == "success").Select(c => c.EndedAt).FirstOrDefault(),
+            })
+            .SingleAsync(cancellationToken);
+        var withdrawal = loaded.Withdrawal;
         if (withdrawal.RawTransaction is null || withdrawal.TxHash is null)
         {
             return;
@@ -321,6 +334,7 @@ public sealed class WithdrawalJob(
         var result = await chain.BroadcastAsync(withdrawal.RawTransaction, withdrawal.TxHash, cancellationToken);
         if (result.Outcome is BroadcastOutcome.Sent or BroadcastOutcome.AlreadyKnown)
         {
+            var accepted = clock.GetUtcNow();
             crash.At("after-broadcast");
             await db.InTransactionAsync(async () =>
             {
@@ -331,6 +345,16 @@ public sealed class WithdrawalJob(
                 if (current.Status == RequestStatus.Signed)
                 {
                     current.MarkBroadcast(now);
+                    var (hash, nonce) = (current.TxHash, current.Nonce);
+                    db.WhenCommitted(() =>
+                    {
+                        if (loaded.ApprovedAt is { } approvedAt)
+                        {
+                            ExchangeMetrics.TapToBroadcastObserved(accepted - approvedAt);
+                        }
+
+                        logger.LogInformation("Broadcast {Hash} at nonce {Nonce}", hash, nonce);
+                    });
                 }
             }, cancellationToken);
             return;
@@ -422,6 +446,7 @@ public sealed class WithdrawalJob(
 
             withdrawal.ForgetBlock();
             db.Audit("withdrawal.reorged", withdrawal.AuditSubject, new { blockNumber = block, hash = withdrawal.TxHash }, clock.GetUtcNow());
+            db.WhenCommitted(() => ExchangeMetrics.ChainError("reorg"));
             logger.LogWarning("Withdrawal {WithdrawalId}: block {Block} left the chain before the confirmation depth; sending again", withdrawalId, block);
             return true;
         }, cancellationToken);
@@ -440,6 +465,8 @@ public sealed class WithdrawalJob(
             {
                 withdrawal.MarkConfirmed(receipt.Hash, receipt.BlockNumber, (int)receipt.Confirmations, now);
                 await ledger.SettleWithdrawalAsync(withdrawal, cancellationToken);
+                db.WhenCommitted(() => logger.LogInformation("Confirmed: {Hash} in block {Block}, {Confirmations} confirmations",
+                    receipt.Hash, receipt.BlockNumber, receipt.Confirmations));
             }
             else
             {
@@ -448,6 +475,7 @@ public sealed class WithdrawalJob(
                 await ledger.ReleaseAsync(withdrawal, cancellationToken);
                 db.Audit("withdrawal.reverted_on_chain", withdrawal.AuditSubject,
                     new { hash = receipt.Hash, blockNumber = receipt.BlockNumber, to = withdrawal.ToAddress, needsOperator = true }, now);
+                db.WhenCommitted(() => ExchangeMetrics.ChainError("reverted"));
                 logger.LogError("Withdrawal {WithdrawalId}: transaction {Hash} was mined in block {Block} but reverted; funds released to the member; an operator should look at {To}",
                     withdrawalId, receipt.Hash, receipt.BlockNumber, withdrawal.ToAddress);
             }

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Exchange.Api.Infrastructure.Telemetry;
 
 namespace Exchange.Api.Infrastructure.Jobs;
 
@@ -178,7 +179,8 @@ public sealed class WorkDispatcher(
                 catch (Exception e)
                 {
                     // The row still says what is to be done: the reconciler takes it up.
-                    logger.LogWarning(e, "{Work} failed; the reconciler will take it up", item);
+                    using var scope = logger.BeginScope(item.Kind == WorkKind.SendChallenge ? LogFields.Challenge(item.Id) : LogFields.Withdrawal(item.Id));
+                    logger.LogWarning(e, "{Work} failed; the reconciler will take it up", item.Kind);
                 }
             }
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Audit;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
@@ -50,26 +51,105 @@ public sealed class ExchangeDbContext : DbContext, IDataProtectionKeyContext
     public void Audit(string action, string subject, object data, DateTimeOffset at) =>
         AuditEvents.Add(new AuditEvent(Actor, action, subject, JsonSerializer.Serialize(data, AuditJson), at));
 
+    /// <summary>
+    /// Like the audit events, the metrics of a state change are taken here, so no path can skip them: a request
+    /// accepted, a status change, a challenge ended. They are recorded once the change commits.
+    /// </summary>
     public override async Task<int> SaveChangesAsync(CancellationToken cancellationToken = default)
     {
-        foreach (var entry in ChangeTracker.Entries<ApprovalRequest>().ToList())
+        // One pass over the tracked entries (each Entries() call is a full DetectChanges).
+        foreach (var entry in ChangeTracker.Entries().ToList())
         {
-            var request = entry.Entity;
-            foreach (var change in request.PendingChanges)
+            switch (entry.Entity)
             {
-                Audit($"{request.Kind}.{change.To.ToWire()}", request.AuditSubject, new
-                {
-                    from = change.From.ToWire(),
-                    status = change.To.ToWire(),
-                    error = change.Error,
-                }, change.At);
+                case ApprovalRequest request:
+                    AuditAndCount(entry, request);
+                    break;
+                case Challenge challenge when entry.State == EntityState.Modified && challenge.IsEnded
+                    && entry.Property(nameof(Challenge.State)).OriginalValue is not ChallengeState.Ended:
+                    var (kind, outcome) = (challenge.RequestKind, challenge.Outcome ?? "");
+                    WhenCommitted(() => ExchangeMetrics.ChallengeEnded(kind, outcome));
+                    break;
             }
-
-            request.ClearPendingChanges();
         }
 
-        return await base.SaveChangesAsync(cancellationToken);
+        var inTransaction = Database.CurrentTransaction is not null;
+        int saved;
+        try
+        {
+            saved = await base.SaveChangesAsync(cancellationToken);
+        }
+        catch when (!inTransaction)
+        {
+            DropCommitted(null);
+            throw;
+        }
+
+        if (!inTransaction)
+        {
+            // Saved without a transaction of ours: committed now.
+            RunCommitted(null);
+        }
+
+        return saved;
     }
+
+    private void AuditAndCount(Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry entry, ApprovalRequest request)
+    {
+        var kind = request.Kind;
+        if (entry.State == EntityState.Added)
+        {
+            WhenCommitted(() => ExchangeMetrics.RequestAccepted(kind));
+        }
+
+        foreach (var change in request.PendingChanges)
+        {
+            Audit($"{kind}.{change.To.ToWire()}", request.AuditSubject, new
+            {
+                from = change.From.ToWire(),
+                status = change.To.ToWire(),
+                error = change.Error,
+            }, change.At);
+            var (from, to) = (change.From, change.To);
+            WhenCommitted(() => ExchangeMetrics.RequestMoved(kind, from, to));
+        }
+
+        request.ClearPendingChanges();
+    }
+
+    /// <summary>Work to run once, when what this unit of work writes is committed; the transaction it belongs to (null: none yet).</summary>
+    private List<(Guid? Transaction, Action Action)>? _whenCommitted;
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once what is written now is committed: at the commit of the current
+    /// transaction, or after the next SaveChanges when there is none. Dropped when that transaction rolls back,
+    /// so <see cref="UnitOfWork.InTransactionAsync{T}"/> retrying a transaction runs it once. For what must not
+    /// happen for work that never committed, such as a metric. It runs on the committing call: it must be quick
+    /// and must not throw.
+    /// </summary>
+    public void WhenCommitted(Action action) => (_whenCommitted ??= []).Add((Database.CurrentTransaction?.TransactionId, action));
+
+    /// <summary>The transaction committed (null: a SaveChanges without one): run its work.</summary>
+    internal void RunCommitted(Guid? transaction)
+    {
+        if (_whenCommitted is not { Count: > 0 } pending)
+        {
+            return;
+        }
+
+        var due = pending.Where(p => p.Transaction == transaction).Select(p => p.Action).ToList();
+        // Work of another transaction that ended without commit or rollback (disposed after an error) never runs.
+        pending.RemoveAll(p => p.Transaction == transaction || (transaction is not null && p.Transaction is not null));
+        foreach (var action in due)
+        {
+            action();
+        }
+    }
+
+    internal void DropCommitted(Guid? transaction) => _whenCommitted?.RemoveAll(p => p.Transaction == transaction);
+
+    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
+        optionsBuilder.AddInterceptors(CommitNotifier.Instance);
 
     private static readonly JsonSerializerOptions AuditJson = new(JsonSerializerDefaults.Web)
     {

@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace Exchange.Api.Infrastructure.Telemetry;
+
+public sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>
+    /// Where Prometheus scrapes this instance's metrics, on the port that serves everything else; empty: not
+    /// served. Anyone who reaches the port may read it (counts and latencies, no ids or amounts): the load
+    /// balancer must not route it from outside.
+    /// </summary>
+    public string MetricsPath { get; set; } = "/metrics";
+}
+
+/// <summary>
+/// Metrics for Prometheus and the shape of the logs. Every instance, API-only and worker-only alike,
+/// serves /metrics (its own jobs are counted where they run) and logs in scopes that name the
+/// withdrawal or transfer at hand.
+/// </summary>
+public static class Observability
+{
+    public const string ServiceName = "exchange-api";
+
+    public static void Add(WebApplicationBuilder builder)
+    {
+        AddLoggingDefaults(builder);
+        builder.Services.Configure<TelemetryOptions>(builder.Configuration.GetSection(TelemetryOptions.Section));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName))
+            .WithMetrics(metrics => metrics
+                // http.server.request.duration by route, method and status code, and Kestrel's connections.
+                .AddAspNetCoreInstrumentation()
+                // http.client.request.duration of the calls to VivoKey and to the chain node.
+                .AddMeter("System.Net.Http")
+                .AddMeter(ExchangeMetrics.MeterName)
+                .AddPrometheusExporter());
+    }
+
+    /// <summary>
+    /// The console's defaults, below every configuration source (so appsettings, the environment or the command
+    /// line may set others): JSON lines with the scopes as named fields outside Development, for a log collector;
+    /// the readable simple format in Development, with scopes too. Set here rather than in an
+    /// appsettings.Production.json, which deployments write for themselves.
+    /// </summary>
+    private static void AddLoggingDefaults(WebApplicationBuilder builder)
+    {
+        var json = !builder.Environment.IsDevelopment();
+        var defaults = new Dictionary<string, string?>
+        {
+            ["Logging:Console:FormatterName"] = json ? ConsoleFormatterNames.Json : ConsoleFormatterNames.Simple,
+            ["Logging:Console:FormatterOptions:IncludeScopes"] = "true",
+        };
+        if (json)
+        {
+            defaults["Logging:Console:FormatterOptions:TimestampFormat"] = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            defaults["Logging:Console:FormatterOptions:UseUtcTimestamp"] = "true";
+        }
+
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = defaults });
+    }
+
+    /// <summary>
+    /// Outermost: every line logged while serving a request, the exception handler's and the refusal audit's
+    /// included, is in a scope that names the withdrawal, transfer or operator action of the route, or the one
+    /// a handler names later. ASP.NET Core's own scope beside it carries RequestId (the TraceIdentifier) and TraceId.
+    /// </summary>
+    public static void UseRequestLogFields(WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Exchange.Api.Requests");
+        app.Use(async (http, next) =>
+        {
+            using var scope = LogFields.ForRequest(logger);
+            if (http.Request.RouteValues.TryGetValue("id", out var value) && Guid.TryParse(value as string, out var id) && KindOf(http.Request.Path) is { } kind)
+            {
+                LogFields.NameRequest(kind, id);
+            }
+
+            await next(http);
+        });
+    }
+
+    private static string? KindOf(PathString path) =>
+        path.StartsWithSegments("/api/withdrawals") ? "withdrawal"
+        : path.StartsWithSegments("/api/transfers") ? "transfer"
+        : path.StartsWithSegments("/api/operations/actions") ? "operator_action"
+        : null;
+
+    /// <summary>The scrape endpoint: anonymous, and left out of the HTTP metrics (a scrape every few seconds is not traffic).</summary>
+    public static void MapMetrics(WebApplication app)
+    {
+        var path = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value.MetricsPath;
+        if (!string.IsNullOrWhiteSpace(path))
+        {
+            app.MapPrometheusScrapingEndpoint(path).AllowAnonymous().DisableHttpMetrics();
+        }
+    }
+}

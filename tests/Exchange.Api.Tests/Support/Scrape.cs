@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Exchange.Api.Tests.Support;
+
+/// <summary>One scrape of an instance's /metrics (Prometheus text format), read as Prometheus would.</summary>
+public sealed partial class Scrape(string text)
+{
+    public string Text { get; } = text;
+
+    public static async Task<Scrape> FromAsync(string baseUrl)
+    {
+        // Anonymous on purpose: Prometheus signs in to nothing.
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        using var response = await http.GetAsync("/metrics");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"/metrics answered {(int)response.StatusCode}: {body}");
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        return new Scrape(body);
+    }
+
+    /// <summary>The sum of every series of <paramref name="name"/> whose labels include all of <paramref name="labels"/> ("key=value").</summary>
+    public double Sum(string name, params string[] labels)
+    {
+        var wanted = labels.Select(l => l.Split('=', 2)).Select(p => (Key: p[0], Value: p[1])).ToList();
+        var sum = 0.0;
+        foreach (var line in Text.Split('\n'))
+        {
+            var sample = Sample().Match(line.TrimEnd('\r'));
+            if (!sample.Success || sample.Groups["name"].Value != name)
+            {
+                continue;
+            }
+
+            var series = Label().Matches(sample.Groups["labels"].Value).ToDictionary(m => m.Groups["key"].Value, m => m.Groups["value"].Value);
+            if (wanted.All(w => series.TryGetValue(w.Key, out var value) && value == w.Value))
+            {
+                sum += double.Parse(sample.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return sum;
+    }
+
+    public override string ToString() => Text;
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})?\s+(?<value>[^\s]+)(\s+-?\d+)?$")]
+    private static partial Regex Sample();
+
+    [GeneratedRegex(@"(?<key>[a-zA-Z_][a-zA-Z0-9_]*)=""(?<value>(?:[^""\\]|\\.)*)""")]
+    private static partial Regex Label();
+}
