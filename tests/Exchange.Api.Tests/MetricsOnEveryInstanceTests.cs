@@ -8,8 +8,8 @@ public sealed class MetricsInstancesFixture : InstancesFixture;
 
 /// <summary>
 /// An API-only instance and a worker-only one, each a process of its own: each serves /metrics and counts
-/// what happened in it, once. The worker runs as Production, where the console writes JSON lines whose
-/// scopes name the request or the withdrawal.
+/// what happened in it, once. The worker runs as Staging, which logs as Production does (JSON lines whose scopes
+/// name the request or the withdrawal) but, unlike Production, may use the simulator and anvil.
 /// </summary>
 [Collection("processes")]
 public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) : IClassFixture<MetricsInstancesFixture>
@@ -23,7 +23,7 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
         worker["Exchange:ServeApi"] = "false";
         worker["Exchange:MigrateOnStartup"] = "false";
         worker["VivoKey:CallbackUrl"] = system.Url(0) + "/vivokey/callback";
-        worker["ASPNETCORE_ENVIRONMENT"] = "Production";
+        worker["ASPNETCORE_ENVIRONMENT"] = "Staging";
         // ASP.NET Core's request lines, to see a request's scope in JSON.
         worker["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";
         await using var front = ExchangeProcess.Start(api);
@@ -51,7 +51,7 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
         Assert.Equal(0, workerScrape.Sum("exchange_requests_accepted_total"));
         Assert.True(workerScrape.Sum("http_server_request_duration_seconds_count", "http_route=/health/live", "http_response_status_code=200") >= 1, workerScrape.Text);
 
-        // Production: one JSON object a line, scopes as named fields.
+        // Outside Development: one JSON object a line, scopes as named fields.
         var lines = await Poll.UntilAsync(() => Task.FromResult(JsonLines(back.Output)),
             all => all.Any(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal)), "the worker to log the confirmation", seconds: 10);
         var confirmed = lines.Single(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal));
