@@ -55,6 +55,9 @@ public sealed class LogFields : IReadOnlyList<KeyValuePair<string, object?>>
     /// </summary>
     public static void NameRequest(string kind, Guid id) => Request.Value?.WithRequest(kind, id);
 
+    /// <summary>Adds a field to the current HTTP request's scope (none outside a request).</summary>
+    public static void AddToRequest(string name, object? value) => Request.Value?.With(name, value);
+
     private static string FieldFor(string kind) => kind switch
     {
         "withdrawal" => "WithdrawalId",

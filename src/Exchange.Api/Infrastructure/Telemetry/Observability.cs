@@ -68,6 +68,8 @@ public static class Observability
     /// Outermost: every line logged while serving a request, the exception handler's and the refusal audit's
     /// included, is in a scope that names the withdrawal, transfer or operator action of the route, or the one
     /// a handler names later. ASP.NET Core's own scope beside it carries RequestId (the TraceIdentifier) and TraceId.
+    /// Behind our nginx, the load balancer's own id of the request (X-Request-Id, also in its access log) is
+    /// there too, as LoadBalancerRequestId, so one line of the access log leads to the instance's lines.
     /// </summary>
     public static void UseRequestLogFields(WebApplication app)
     {
@@ -75,6 +77,11 @@ public static class Observability
         app.Use(async (http, next) =>
         {
             using var scope = LogFields.ForRequest(logger);
+            if (http.Request.Headers["X-Request-Id"] is [{ Length: > 0 and <= 64 } forwarded] && forwarded.All(char.IsAsciiLetterOrDigit))
+            {
+                LogFields.AddToRequest("LoadBalancerRequestId", forwarded);
+            }
+
             if (http.Request.RouteValues.TryGetValue("id", out var value) && Guid.TryParse(value as string, out var id) && KindOf(http.Request.Path) is { } kind)
             {
                 LogFields.NameRequest(kind, id);
