@@ -17,12 +17,7 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
     [Fact]
     public async Task Each_instance_counts_its_own_part_of_a_withdrawal_and_a_production_worker_logs_json_with_scopes()
     {
-        var api = system.Settings(0);
-        api["Exchange:RunJobs"] = "false";
-        var worker = system.Settings(1);
-        worker["Exchange:ServeApi"] = "false";
-        worker["Exchange:MigrateOnStartup"] = "false";
-        worker["VivoKey:CallbackUrl"] = system.Url(0) + "/vivokey/callback";
+        var (api, worker) = system.ApiAndWorkerSettings();
         worker["ASPNETCORE_ENVIRONMENT"] = "Staging";
         // ASP.NET Core's request lines, to see a request's scope in JSON.
         worker["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";

@@ -22,7 +22,7 @@ public sealed class ProductionConfigurationTests
     private static readonly string HotWalletKey = EthECKey.GenerateKey().GetPrivateKey();
 
     /// <summary>What a production deployment sets: nothing of the simulator's, anvil's or the source code's.</summary>
-    private static Dictionary<string, string?> Clean() => new()
+    internal static Dictionary<string, string?> Clean() => new()
     {
         ["ConnectionStrings:Exchange"] = "Host=db.exchange.example;Database=exchange;Username=exchange_app",
         ["ConnectionStrings:ExchangeOwner"] = "Host=db.exchange.example;Database=exchange;Username=exchange_owner",

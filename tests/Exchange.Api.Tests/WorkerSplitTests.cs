@@ -19,13 +19,7 @@ public sealed class WorkerSplitTests(WorkerSplitFixture system) : IClassFixture<
     [Fact]
     public async Task An_api_only_instance_hands_sending_and_signing_to_the_worker_without_a_queue()
     {
-        var api = system.Settings(0);
-        api["Exchange:RunJobs"] = "false";
-        var worker = system.Settings(1);
-        worker["Exchange:ServeApi"] = "false";
-        worker["Exchange:MigrateOnStartup"] = "false";
-        // The worker sends the challenges, and names the API instance as where VivoKey answers, as a load balancer's address would be.
-        worker["VivoKey:CallbackUrl"] = system.Url(0) + "/vivokey/callback";
+        var (api, worker) = system.ApiAndWorkerSettings();
         await using var front = ExchangeProcess.Start(api);
         await front.WaitUntilLiveAsync(system.Url(0));
         await using var back = ExchangeProcess.Start(worker);

@@ -189,24 +189,14 @@ public sealed class HotWalletKeystoreTests : IDisposable
         Assert.Contains("KeystorePath = /run/secrets/hot-wallet.json", options.ToString(), StringComparison.Ordinal);
     }
 
-    /// <summary>Enough for the host to build without PostgreSQL, with the key in a keystore; the rest development values.</summary>
-    private static Dictionary<string, string?> HostSettings(string keystorePath) => new()
+    /// <summary>A clean production configuration, enough for the host to build without PostgreSQL, with the key in a keystore.</summary>
+    private static Dictionary<string, string?> HostSettings(string keystorePath)
     {
-        ["ConnectionStrings:Exchange"] = "Host=db.exchange.example;Database=exchange;Username=exchange_app",
-        ["ConnectionStrings:ExchangeOwner"] = "Host=db.exchange.example;Database=exchange;Username=exchange_owner",
-        ["Exchange:MigrateOnStartup"] = "false",
-        ["Exchange:ServeApi"] = "false",
-        ["Exchange:RunJobs"] = "false",
-        ["VivoKey:Authority"] = "https://connect.vivokey.example/openid",
-        ["VivoKey:ValidationEndpoint"] = "https://connect.vivokey.example/v1.0/validate/",
-        ["VivoKey:CallbackUrl"] = "https://exchange.example/vivokey/callback",
-        ["VivoKey:ClientId"] = "exchange-production",
-        ["VivoKey:ClientSecret"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
-        ["VivoKey:ChallengeKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-        ["Ethereum:RpcUrl"] = "https://node.exchange.example/rpc",
-        ["Ethereum:ChainId"] = "1",
-        ["Ethereum:HotWalletKeySource"] = "Keystore",
-        ["Ethereum:KeystorePath"] = keystorePath,
-        ["Ethereum:KeystorePassword"] = Password,
-    };
+        var settings = ProductionConfigurationTests.Clean();
+        settings.Remove("Ethereum:HotWalletPrivateKey");
+        settings["Ethereum:HotWalletKeySource"] = "Keystore";
+        settings["Ethereum:KeystorePath"] = keystorePath;
+        settings["Ethereum:KeystorePassword"] = Password;
+        return settings;
+    }
 }

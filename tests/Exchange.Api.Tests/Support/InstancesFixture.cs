@@ -23,6 +23,21 @@ public abstract class InstancesFixture : ExchangeFixture
         }
     }
 
+    /// <summary>
+    /// Instance 0 API-only in front, instance 1 worker-only behind it; the worker names instance 0 as where VivoKey
+    /// calls back, as a load balancer's address would be.
+    /// </summary>
+    public (Dictionary<string, string?> Api, Dictionary<string, string?> Worker) ApiAndWorkerSettings()
+    {
+        var api = Settings(0);
+        api["Exchange:RunJobs"] = "false";
+        var worker = Settings(1);
+        worker["Exchange:ServeApi"] = "false";
+        worker["Exchange:MigrateOnStartup"] = "false";
+        worker["VivoKey:CallbackUrl"] = Url(0) + "/vivokey/callback";
+        return (api, worker);
+    }
+
     /// <summary>The settings of instance 0, 1 or 2: its own address and callback URL.</summary>
     public Dictionary<string, string?> Settings(int instance)
     {
