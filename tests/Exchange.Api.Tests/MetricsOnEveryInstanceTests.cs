@@ -15,7 +15,7 @@ public sealed class MetricsInstancesFixture : InstancesFixture;
 public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) : IClassFixture<MetricsInstancesFixture>
 {
     [Fact]
-    public async Task Each_instance_counts_its_own_part_of_a_withdrawal_and_a_production_worker_logs_json_with_scopes()
+    public async Task Each_instance_counts_its_own_part_of_a_withdrawal_and_a_worker_outside_development_logs_json_with_scopes()
     {
         var (api, worker) = system.ApiAndWorkerSettings();
         worker["ASPNETCORE_ENVIRONMENT"] = "Staging";
