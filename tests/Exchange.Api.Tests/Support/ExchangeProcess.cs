@@ -130,11 +130,17 @@ public sealed class ExchangeProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-            await kill.WaitForExitAsync();
+            await TerminateAsync(_process);
         }
 
         return await WaitForExitAsync(seconds);
+    }
+
+    /// <summary>Sends SIGTERM, the signal an orchestrator stops a process with (.NET's Process can only SIGKILL).</summary>
+    public static async Task TerminateAsync(Process process)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        await kill.WaitForExitAsync();
     }
 
     /// <summary>Until the process exits, within the deadline; returns its exit code.</summary>

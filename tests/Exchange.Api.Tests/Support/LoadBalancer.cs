@@ -117,8 +117,7 @@ public sealed partial class LoadBalancer : IAsyncDisposable
         // TERM: nginx's master stops its workers too (a SIGKILL would leave them holding the port).
         if (!_process.HasExited)
         {
-            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-            await kill.WaitForExitAsync();
+            await ExchangeProcess.TerminateAsync(_process);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try
             {

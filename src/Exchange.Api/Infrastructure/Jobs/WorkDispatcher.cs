@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Exchange.Api.Infrastructure.Persistence;
 using Npgsql;
 using Exchange.Api.Infrastructure.Telemetry;
 
@@ -232,18 +233,6 @@ public sealed class WorkDispatcher(
         }
     }
 
-    /// <summary>
-    /// The LISTEN connection's own: outside the pool, and when the wait is cancelled at shutdown the connection
-    /// is dropped at once rather than after Npgsql's default 2 s wait for the server to confirm the cancel.
-    /// </summary>
-    private string ListenerConnectionString() => new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("Exchange"))
-    {
-        Pooling = false,
-        KeepAlive = 15,
-        ApplicationName = "exchange-work-listener",
-        CancellationTimeout = -1,
-    }.ConnectionString;
-
     /// <summary>Work that API-only instances committed: one LISTEN connection, reopened whenever it drops.</summary>
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
@@ -252,7 +241,7 @@ public sealed class WorkDispatcher(
         {
             try
             {
-                await using var connection = new NpgsqlConnection(ListenerConnectionString());
+                await using var connection = new NpgsqlConnection(ListenConnections.For(configuration, "exchange-work-listener"));
                 await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {

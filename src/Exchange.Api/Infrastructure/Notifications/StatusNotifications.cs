@@ -144,15 +144,8 @@ public sealed class StatusNotificationListener(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var connectionString = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("Exchange"))
-        {
-            // A dead peer is noticed by the idle check below; keepalives cover a silent network.
-            KeepAlive = 15,
-            Pooling = false,
-            ApplicationName = "exchange-status-listener",
-            // At shutdown the wait is cancelled and the connection thrown away: no 2 s wait for the server's answer.
-            CancellationTimeout = -1,
-        }.ConnectionString;
+        // A dead peer is noticed by the idle check below; keepalives cover a silent network.
+        var connectionString = ListenConnections.For(configuration, "exchange-status-listener");
         DateTimeOffset? lostAt = null;
         var pause = TimeSpan.FromMilliseconds(250);
         while (!stoppingToken.IsCancellationRequested)

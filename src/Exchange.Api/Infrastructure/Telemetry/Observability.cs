@@ -44,8 +44,8 @@ public static class Observability
     /// <summary>
     /// The console's defaults, below every configuration source (so appsettings, the environment or the command
     /// line may set others): JSON lines with the scopes as named fields outside Development, for a log collector;
-    /// the readable simple format in Development, with scopes too. Set here rather than in an
-    /// appsettings.Production.json, which deployments write for themselves.
+    /// the readable simple format in Development, with scopes too. Set here, once for every environment but
+    /// Development, rather than in one appsettings file per environment.
     /// </summary>
     private static void AddLoggingDefaults(WebApplicationBuilder builder)
     {
