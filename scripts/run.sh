@@ -171,6 +171,8 @@ exchange_env=(ASPNETCORE_ENVIRONMENT=Development
   VivoKey__ValidationEndpoint="$SIMULATOR_URL/v1.0/validate/"
   VivoKey__CallbackUrl="$EXCHANGE_URL/vivokey/callback")
 exchange_dll=src/Exchange.Api/bin/Release/net10.0/Exchange.Api.dll
+# The development key's address (anvil's public account #0): what API-only instances, which hold no key, are told.
+hot_wallet_address=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 start_exchange() {
   local name=$1 url=$2 log=$3
   shift 3
@@ -193,7 +195,8 @@ if $with_exchange && $cluster; then
   for i in 1 2; do
     url_var=API_${i}_URL
     start_exchange "API instance $i" "${!url_var}" ".data/logs/exchange-api-$i.log" \
-      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false ASPNETCORE_FORWARDEDHEADERS_ENABLED=true
+      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false ASPNETCORE_FORWARDEDHEADERS_ENABLED=true \
+      Ethereum__HotWalletAddress="$hot_wallet_address" Ethereum__HotWalletPrivateKey=""
   done
   hostport() { local h=${1#*://}; echo "${h%%/*}"; }
   scripts/cluster-lb.sh .data/nginx "$(hostport "$EXCHANGE_URL")" "$(hostport "$API_1_URL")" "$(hostport "$API_2_URL")" >.data/logs/nginx.log 2>&1 &

@@ -142,12 +142,18 @@ public static class ExchangeApp
         services.AddScoped<JobScheduler>();
         services.AddScoped<SendChallengeJob>();
         services.AddScoped<WithdrawalJob>();
+        services.AddScoped<SigningEvidence>();
         services.AddScoped<Reconciler>();
         services.AddScoped<AuditChain>();
         services.AddScoped<RoleGrants>();
         services.AddScoped<InvariantChecker>();
         services.AddSingleton<RefusalAudit>();
-        services.AddSingleton<HotWallet>();
+        // The key only where jobs run (they alone sign): an API-only instance never reads it, and knows the address from configuration.
+        services.AddSingleton(provider => exchange.RunJobs
+            ? new HotWallet(provider.GetRequiredService<IOptions<EthereumOptions>>())
+            : throw new InvalidOperationException("This instance runs no jobs (Exchange:RunJobs=false): it never loads the hot-wallet key."));
+        services.AddSingleton(provider => HotWalletAddress.Resolve(
+            exchange.RunJobs, provider.GetRequiredService<IOptions<EthereumOptions>>().Value, provider.GetRequiredService<HotWallet>));
         services.AddSingleton<EthereumChain>();
 
         AddAuthentication(services, configuration);
@@ -170,8 +176,12 @@ public static class ExchangeApp
         }
 
         Infrastructure.CrashPoints.Validate(exchange, app.Environment);
-        // The key is loaded now, not at the first signature: a missing keystore or a wrong password stops start-up.
-        _ = app.Services.GetRequiredService<HotWallet>();
+        // The key is loaded now (where jobs run), not at the first signature: a missing keystore or a wrong password stops
+        // start-up. An API-only instance checks its Ethereum:HotWalletAddress instead; the command-line tools, at first use.
+        if (exchange.RunJobs || exchange.ServeApi)
+        {
+            _ = app.Services.GetRequiredService<HotWalletAddress>();
+        }
         if (exchange.MigrateOnStartup)
         {
             // The schema's owner migrates and grants; the application runs as a role that cannot rewrite history.

@@ -29,7 +29,8 @@ public sealed class ProductionConfigurationTests
         // So that Build returns without a database: no migration, no role grants at start-up.
         ["Exchange:MigrateOnStartup"] = "false",
         ["Exchange:ServeApi"] = "false",
-        ["Exchange:RunJobs"] = "false",
+        // A worker's settings (built, never started): the one kind of instance that loads the hot-wallet key.
+        ["Exchange:RunJobs"] = "true",
         ["VivoKey:Authority"] = "https://connect.vivokey.example/openid",
         ["VivoKey:ValidationEndpoint"] = "https://connect.vivokey.example/v1.0/validate/",
         ["VivoKey:CallbackUrl"] = "https://exchange.example/vivokey/callback",
@@ -234,7 +235,7 @@ public sealed class ProductionConfigurationTests
             ["ConnectionStrings:Exchange"] = "Host=127.0.0.1;Port=5433;Database=exchange;Username=exchange_app",
             ["Exchange:MigrateOnStartup"] = "false",
             ["Exchange:ServeApi"] = "false",
-            ["Exchange:RunJobs"] = "false",
+            ["Exchange:RunJobs"] = "true",
             ["Exchange:DevCreditEndpoint"] = "true",
         });
 

@@ -8,7 +8,7 @@ public class RequestStatusTests
     private static readonly string[] ApiStatuses =
     [
         "pending_approval", "approved", "signed", "broadcast", "confirmed", "declined", "expired",
-        "token_expired", "rejected", "cancelled", "failed",
+        "token_expired", "rejected", "cancelled", "failed", "tampered",
     ];
 
     public static TheoryData<RequestStatus> AllStatuses() => new(Enum.GetValues<RequestStatus>());
@@ -25,6 +25,7 @@ public class RequestStatusTests
     [InlineData(RequestStatus.Rejected, "rejected")]
     [InlineData(RequestStatus.Cancelled, "cancelled")]
     [InlineData(RequestStatus.Failed, "failed")]
+    [InlineData(RequestStatus.Tampered, "tampered")]
     public void Each_status_has_its_snake_case_wire_name(RequestStatus status, string wire)
     {
         Assert.Equal(wire, status.ToWire());

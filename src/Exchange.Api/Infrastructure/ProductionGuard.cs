@@ -32,7 +32,7 @@ public static class ProductionGuard
             return;
         }
 
-        var reasons = Reasons(configuration, services.GetRequiredService<HotWallet>);
+        var reasons = Reasons(configuration, () => services.GetRequiredService<HotWalletAddress>().Value);
         if (reasons.Count > 0)
         {
             throw new StartupRefusedException(Heading, reasons);
@@ -42,6 +42,14 @@ public static class ProductionGuard
     /// <summary>Every reason this configuration may not run in Production, in the order of the README's table.</summary>
     /// <param name="wallet">Loads the hot wallet (decrypting the keystore if that is its source), once.</param>
     public static IReadOnlyList<string> Reasons(IConfiguration configuration, Func<HotWallet> wallet)
+    {
+        ArgumentNullException.ThrowIfNull(wallet);
+        return Reasons(configuration, () => wallet().Address);
+    }
+
+    /// <summary>Every reason this configuration may not run in Production, in the order of the README's table.</summary>
+    /// <param name="wallet">The hot wallet's address: the key's where jobs run (decrypting the keystore if that is its source), once.</param>
+    public static IReadOnlyList<string> Reasons(IConfiguration configuration, Func<string> wallet)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(wallet);
@@ -70,7 +78,7 @@ public static class ProductionGuard
 
         if (ethereum is not null)
         {
-            CheckEthereum(configuration, ethereum, wallet, reasons);
+            CheckEthereum(configuration, ethereum, exchange?.RunJobs != false, wallet, reasons);
         }
 
         if (roles is not null)
@@ -172,7 +180,7 @@ public static class ProductionGuard
         }
     }
 
-    private static void CheckEthereum(IConfiguration configuration, EthereumOptions ethereum, Func<HotWallet> wallet, List<string> reasons)
+    private static void CheckEthereum(IConfiguration configuration, EthereumOptions ethereum, bool runsJobs, Func<string> wallet, List<string> reasons)
     {
         if (string.IsNullOrWhiteSpace(ethereum.RpcUrl))
         {
@@ -201,7 +209,7 @@ public static class ProductionGuard
         string address;
         try
         {
-            address = wallet().Address;
+            address = wallet();
         }
         catch (StartupRefusedException refused)
         {
@@ -211,7 +219,7 @@ public static class ProductionGuard
 
         if (DevelopmentAccounts.IndexOf(address) is { } account)
         {
-            var holder = keystore ? "The keystore at Ethereum:KeystorePath holds" : "Ethereum:HotWalletPrivateKey is";
+            var holder = !runsJobs ? "Ethereum:HotWalletAddress is" : keystore ? "The keystore at Ethereum:KeystorePath holds" : "Ethereum:HotWalletPrivateKey is";
             reasons.Add($"{holder} anvil's and Hardhat's public development account #{account} ({address}): its key is printed by every local node, and whatever reaches it on a real network is swept within seconds. " +
                 "Give the exchange a key of its own (Ethereum__HotWalletPrivateKey from your secret store, or an encrypted keystore).");
         }

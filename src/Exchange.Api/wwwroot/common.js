@@ -58,6 +58,7 @@ const Exchange = (() => {
     rejected: "Refused by VivoKey",
     cancelled: "Cancelled",
     failed: "Failed",
+    tampered: "On hold: an operator is reviewing it",
   };
 
   function statusBadge(status) {

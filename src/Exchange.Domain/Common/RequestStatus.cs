@@ -14,6 +14,12 @@ public enum RequestStatus
     Rejected,
     Cancelled,
     Failed,
+
+    /// <summary>
+    /// Refused by the signer: the row said approved, but the evidence (the tap, the message, the hold) did not
+    /// match. Nothing was signed and the funds stay held until an operator decides.
+    /// </summary>
+    Tampered,
 }
 
 public static class RequestStatuses
@@ -31,6 +37,7 @@ public static class RequestStatuses
         [RequestStatus.Rejected] = "rejected",
         [RequestStatus.Cancelled] = "cancelled",
         [RequestStatus.Failed] = "failed",
+        [RequestStatus.Tampered] = "tampered",
     };
 
     private static readonly Dictionary<string, RequestStatus> FromWire = Wire.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);

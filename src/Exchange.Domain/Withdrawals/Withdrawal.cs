@@ -44,6 +44,12 @@ public sealed class Withdrawal : ApprovalRequest
         TxHash = txHash;
     }
 
+    /// <summary>
+    /// The signer found the evidence behind the approval missing or different: never signed, and the held funds
+    /// are not released (a person decides what happened).
+    /// </summary>
+    public void MarkTampered(string reason, DateTimeOffset at) => MoveTo(RequestStatus.Tampered, at, reason, RequestStatus.Approved);
+
     public void MarkBroadcast(DateTimeOffset at) => MoveTo(RequestStatus.Broadcast, at, null, RequestStatus.Signed);
 
     /// <summary>A replacement at the same nonce (higher fees) becomes the transaction in force.</summary>

@@ -176,6 +176,8 @@ public class ExchangeFixture : IAsyncLifetime
             ["Ethereum:ChainId"] = "31337",
             ["Ethereum:Confirmations"] = "1",
             ["Ethereum:HotWalletPrivateKey"] = HotWalletKey,
+            // What an API-only instance (Exchange:RunJobs=false) knows of the wallet: it never loads the key.
+            ["Ethereum:HotWalletAddress"] = HotWalletAddress,
             // Yearly: tests run the reconciler themselves, at the moment they choose.
             ["Reconciler:Cron"] = "0 0 1 1 *",
             ["Reconciler:GraceSeconds"] = "30",

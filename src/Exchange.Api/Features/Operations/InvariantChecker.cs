@@ -12,7 +12,7 @@ namespace Exchange.Api.Features.Operations;
 /// operators (GET /api/operations/invariants, and `Exchange.Api check-invariants` on the command
 /// line). Each is held or broken, with the ids that break it. Read-only.
 /// </summary>
-public sealed class InvariantChecker(ExchangeDbContext db, AuditChain audit, EthereumChain chain, HotWallet wallet)
+public sealed class InvariantChecker(ExchangeDbContext db, AuditChain audit, EthereumChain chain, HotWalletAddress wallet)
 {
     public sealed record Invariant(string Name, bool Held, string Detail, IReadOnlyList<string> Offending);
 
@@ -142,10 +142,10 @@ public sealed class InvariantChecker(ExchangeDbContext db, AuditChain audit, Eth
         }
 
         var minedNonces = stored.Where(t => mined.ContainsKey(t.Hash)).Select(t => t.Nonce).Distinct().Count();
-        var onChain = (long)await chain.GetMinedNonceAsync(wallet.Address, cancellationToken);
+        var onChain = (long)await chain.GetMinedNonceAsync(wallet.Value, cancellationToken);
         if (onChain != minedNonces)
         {
-            offending.Add($"the hot wallet {wallet.Address} has {onChain} mined transactions, {minedNonces} of them ours");
+            offending.Add($"the hot wallet {wallet.Value} has {onChain} mined transactions, {minedNonces} of them ours");
         }
 
         return new Invariant("chain_matches_withdrawals", offending.Count == 0,

@@ -25,7 +25,7 @@ public static class StuckRequests
     public sealed record View(int OlderThanSeconds, DateTimeOffset AsOf, IReadOnlyDictionary<string, int> Counts, IReadOnlyList<Item> Items);
 
     private static readonly RequestStatus[] WithdrawalStates =
-        [RequestStatus.PendingApproval, RequestStatus.Approved, RequestStatus.Signed, RequestStatus.Broadcast];
+        [RequestStatus.PendingApproval, RequestStatus.Approved, RequestStatus.Signed, RequestStatus.Broadcast, RequestStatus.Tampered];
 
     public static void Map(RouteGroupBuilder operations) =>
         operations.MapGet("/stuck", async (int? olderThanSeconds, int? limit, ExchangeDbContext db, TimeProvider clock, CancellationToken ct) =>

@@ -52,12 +52,17 @@ public sealed class EthereumChain
 
     private readonly Web3 _web3;
     private readonly long? _priorityFeeOverride;
+    private readonly BigInteger _maxFeePerGas;
 
     public EthereumChain(IOptions<EthereumOptions> options)
     {
         _web3 = new Web3(options.Value.RpcUrl);
         _priorityFeeOverride = options.Value.MaxPriorityFeePerGasWei;
+        _maxFeePerGas = options.Value.MaxFeePerGasWei;
     }
+
+    /// <summary>Ethereum:MaxFeePerGasGwei in wei: no transaction is signed with a higher fee cap.</summary>
+    public BigInteger MaxFeePerGas => _maxFeePerGas;
 
     /// <summary>
     /// Tip from configuration or the node; fee cap = 2 × the latest base fee + tip, which stays valid even if
@@ -107,7 +112,18 @@ public sealed class EthereumChain
             .SendRequestAsync(BlockParameter.CreateLatest(), null), ct);
         var baseFee = latest?.BaseFeePerGas?.Value
             ?? throw new InvalidOperationException("The node's latest block has no baseFeePerGas: EIP-1559 is not active on this chain.");
-        return new FeeQuote(2 * baseFee + priority, priority);
+        return Capped(new FeeQuote(2 * baseFee + priority, priority), _maxFeePerGas);
+    }
+
+    /// <summary>
+    /// The quote within the configured ceiling: the fee cap at most <paramref name="maxFeePerGas"/>, the tip at most
+    /// the fee cap (a node refuses a tip above it). A transaction signed at the ceiling may wait for the base fee to fall.
+    /// </summary>
+    public static FeeQuote Capped(FeeQuote quote, BigInteger maxFeePerGas)
+    {
+        ArgumentNullException.ThrowIfNull(quote);
+        var cap = BigInteger.Min(quote.MaxFeePerGas, maxFeePerGas);
+        return new FeeQuote(cap, BigInteger.Min(quote.MaxPriorityFeePerGas, cap));
     }
 
     /// <summary>
@@ -211,6 +227,24 @@ public sealed class EthereumChain
         return new FeeQuote(
             BigInteger.Max(RaiseRoundingUp(previous.MaxFeePerGas, percent), current.MaxFeePerGas),
             BigInteger.Max(RaiseRoundingUp(previous.MaxPriorityFeePerGas, percent), current.MaxPriorityFeePerGas));
+    }
+
+    /// <summary>
+    /// <see cref="Bump(FeeQuote, FeeQuote, int)"/> within the ceiling <paramref name="maxFeePerGas"/>: null when the
+    /// smallest replacement a node accepts would exceed it (the transaction then stays as it is, at its current fees).
+    /// </summary>
+    public static FeeQuote? Bump(FeeQuote previous, FeeQuote current, int percent, BigInteger maxFeePerGas)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        var least = new FeeQuote(RaiseRoundingUp(previous.MaxFeePerGas, percent), RaiseRoundingUp(previous.MaxPriorityFeePerGas, percent));
+        if (least.MaxFeePerGas > maxFeePerGas || least.MaxPriorityFeePerGas > least.MaxFeePerGas)
+        {
+            return null;
+        }
+
+        // Past the replacement minimum, the market's quote is only followed up to the ceiling.
+        var bumped = Capped(Bump(previous, current, percent), maxFeePerGas);
+        return bumped.MaxPriorityFeePerGas < least.MaxPriorityFeePerGas ? null : bumped;
     }
 
     private static BigInteger RaiseRoundingUp(BigInteger value, int percent) => (value * (100 + percent) + 99) / 100;

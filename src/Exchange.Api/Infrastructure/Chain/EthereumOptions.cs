@@ -53,11 +53,28 @@ public sealed class EthereumOptions
     /// <summary>The keystore's password itself, where a secret store injects it as a setting.</summary>
     public string? KeystorePassword { get; set; }
 
+    /// <summary>
+    /// The hot wallet's address. Required where Exchange:RunJobs is false: such an instance never loads the key,
+    /// yet checks the chain against this address. Where jobs run it is optional, and refused unless it is the
+    /// key's own address.
+    /// </summary>
+    public string? HotWalletAddress { get; set; }
+
     /// <summary>A plain ether transfer to an account without code costs exactly 21,000 gas.</summary>
     public long GasLimit { get; set; } = 21000;
 
     /// <summary>Tip in wei; null asks the node (eth_maxPriorityFeePerGas).</summary>
     public long? MaxPriorityFeePerGasWei { get; set; }
+
+    /// <summary>
+    /// The highest fee cap (max fee per gas) the exchange ever signs, in gwei: neither a first signature nor a
+    /// replacement exceeds it, so a fee spike or a lying node cannot drain the hot wallet in gas. A replacement
+    /// that would need more is not made; the transaction waits at its current fees.
+    /// </summary>
+    public decimal MaxFeePerGasGwei { get; set; } = 500;
+
+    /// <summary><see cref="MaxFeePerGasGwei"/> in wei (whole wei, rounded down).</summary>
+    public System.Numerics.BigInteger MaxFeePerGasWei => new(decimal.Floor(MaxFeePerGasGwei * 1_000_000_000m));
 
     /// <summary>
     /// How much a replacement at the same nonce raises both the fee cap and the tip. geth refuses less than

@@ -1,4 +1,5 @@
 using Exchange.Api.Features.Balances;
+using Exchange.Api.Features.Withdrawals;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.Telemetry;
@@ -21,6 +22,7 @@ public sealed class WithdrawalJob(
     HotWallet hotWallet,
     EthereumChain chain,
     LedgerPostings ledger,
+    SigningEvidence evidence,
     JobScheduler jobs,
     TimeProvider clock,
     IOptions<EthereumOptions> options,
@@ -68,13 +70,7 @@ public sealed class WithdrawalJob(
             var withdrawals = await db.Withdrawals
                 .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = ANY({ids}) AND status = {approved} ORDER BY id FOR UPDATE SKIP LOCKED")
                 .ToListAsync(cancellationToken);
-            if (withdrawals.Count == 0)
-            {
-                return [];
-            }
-
-            await SignLockedAsync(withdrawals, fees, cancellationToken);
-            return withdrawals.Select(w => w.Id).ToList();
+            return withdrawals.Count == 0 ? [] : await SignLockedAsync(withdrawals, fees, cancellationToken);
         }, cancellationToken);
         if (signed.Count > 0)
         {
@@ -191,9 +187,16 @@ public sealed class WithdrawalJob(
     /// Signs locked, approved withdrawals in the caller's transaction: the hot wallet's row lock next (one nonce
     /// per withdrawal, never two withdrawals per nonce, across instances), a nonce each in order, the signatures
     /// on every core (each is milliseconds of CPU), and the bytes, hash and audit event stored before any is sent.
+    /// Only those whose evidence holds are signed (the rest are marked tampered); returns the ids signed.
     /// </summary>
-    private async Task SignLockedAsync(IReadOnlyList<Withdrawal> withdrawals, FeeQuote fees, CancellationToken cancellationToken)
+    private async Task<List<Guid>> SignLockedAsync(IReadOnlyList<Withdrawal> locked, FeeQuote fees, CancellationToken cancellationToken)
     {
+        var withdrawals = await evidence.KeepProvenAsync(locked, cancellationToken);
+        if (withdrawals.Count == 0)
+        {
+            return [];
+        }
+
         var wallet = await db.HotWallets
             .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
             .SingleAsync(cancellationToken);
@@ -209,6 +212,8 @@ public sealed class WithdrawalJob(
             withdrawal.MarkSigned(nonce, transaction.RawHex, transaction.Hash, now);
             db.Audit("withdrawal.transaction_signed", withdrawal.AuditSubject, new { nonce, hash = transaction.Hash, from = hotWallet.Address }, now);
         }
+
+        return withdrawals.Select(w => w.Id).ToList();
     }
 
     /// <summary>Signs the withdrawal's transfer at the nonce and fees, and stores the bytes and hash (in the caller's transaction) before anything is sent.</summary>
@@ -285,7 +290,13 @@ public sealed class WithdrawalJob(
         var previous = new FeeQuote(
             System.Numerics.BigInteger.Parse(latest.MaxFeePerGas, System.Globalization.CultureInfo.InvariantCulture),
             System.Numerics.BigInteger.Parse(latest.MaxPriorityFeePerGas, System.Globalization.CultureInfo.InvariantCulture));
-        var fees = EthereumChain.Bump(previous, await chain.QuoteFeesAsync(cancellationToken), settings.FeeBumpPercent);
+        if (EthereumChain.Bump(previous, await chain.QuoteFeesAsync(cancellationToken), settings.FeeBumpPercent, chain.MaxFeePerGas) is not { } fees)
+        {
+            logger.LogWarning("Not replacing {Hash}: the least replacement would exceed Ethereum:MaxFeePerGasGwei ({MaxFeePerGas} wei); it stays broadcast at its current fees",
+                latest.Hash, chain.MaxFeePerGas);
+            return;
+        }
+
         await db.InTransactionAsync(async () =>
         {
             var withdrawal = await db.Withdrawals
@@ -408,7 +419,8 @@ public sealed class WithdrawalJob(
 
             anyMined = true;
 
-            if (receipt.Confirmations >= required || !receipt.Succeeded)
+            // A revert settles at the same depth as a success: until then a reorganisation may drop it or mine it again.
+            if (receipt.Confirmations >= required)
             {
                 await SettleAsync(withdrawalId, receipt, cancellationToken);
                 return true;

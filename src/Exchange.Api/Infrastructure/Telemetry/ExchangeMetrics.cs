@@ -47,6 +47,14 @@ public static class ExchangeMetrics
         "exchange.withdrawals.failed", "{withdrawal}",
         "Withdrawals that ended failed (label from_status: pending_approval = VivoKey unreachable until the deadline; signed/broadcast = mined but reverted).");
 
+    /// <summary>
+    /// Withdrawals the signer refused because the evidence behind their approval did not match (status tampered):
+    /// someone wrote the database behind the application's back. Alert on any increase.
+    /// </summary>
+    public static readonly Counter<long> WithdrawalsTampered = Meter.CreateCounter<long>(
+        "exchange.withdrawals.tampered", "{withdrawal}",
+        "Withdrawals refused before signing because the tap, the challenge message or the hold did not match the row (status tampered). Any increase needs an operator.");
+
     /// <summary>Transfers settled inside the ledger (confirmed).</summary>
     public static readonly Counter<long> TransfersSettled = Meter.CreateCounter<long>(
         "exchange.transfers.settled", "{transfer}", "Transfers settled in the ledger after the tap.");
@@ -83,6 +91,9 @@ public static class ExchangeMetrics
                 break;
             case ("withdrawal", RequestStatus.Failed):
                 WithdrawalsFailed.Add(1, new KeyValuePair<string, object?>("from_status", from.ToWire()));
+                break;
+            case ("withdrawal", RequestStatus.Tampered):
+                WithdrawalsTampered.Add(1);
                 break;
             case ("transfer", RequestStatus.Confirmed):
                 TransfersSettled.Add(1);
