@@ -3,15 +3,16 @@ using System.Text.RegularExpressions;
 
 namespace Exchange.Api.Tests.Support;
 
-/// <summary>One scrape of an instance's /metrics (Prometheus text format), read as Prometheus would.</summary>
+/// <summary>One scrape of an instance's /metrics on its management port (Prometheus text format), read as Prometheus would.</summary>
 public sealed partial class Scrape(string text)
 {
     public string Text { get; } = text;
 
-    public static async Task<Scrape> FromAsync(string baseUrl)
+    /// <param name="managementUrl">The instance's Exchange:ManagementUrls: the public port answers 404 for /metrics.</param>
+    public static async Task<Scrape> FromAsync(string managementUrl)
     {
         // Anonymous on purpose: Prometheus signs in to nothing.
-        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        using var http = new HttpClient { BaseAddress = new Uri(managementUrl) };
         using var response = await http.GetAsync("/metrics");
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"/metrics answered {(int)response.StatusCode}: {body}");
