@@ -20,6 +20,28 @@ public sealed partial class Scrape(string text)
         return new Scrape(body);
     }
 
+    /// <summary>The spellings of /metrics a router might pass on; a public port answers 404 to each.</summary>
+    public static readonly string[] MetricsSpellings = ["/metrics", "/METRICS", "/metrics/", "/Metrics", "/metrics?format=text"];
+
+    /// <summary>
+    /// A public address (an instance's Urls, or the load balancer's): 404 and no metrics for every spelling of
+    /// /metrics, and a readiness without its checks' details.
+    /// </summary>
+    public static async Task AssertNotServedAsync(string publicUrl)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(publicUrl) };
+        foreach (var path in MetricsSpellings)
+        {
+            using var response = await http.GetAsync(path);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.NotFound, $"{path}: {(int)response.StatusCode} {body[..Math.Min(body.Length, 200)]}");
+            Assert.DoesNotContain("# TYPE", body, StringComparison.Ordinal);
+        }
+
+        using var ready = await http.GetAsync("/health/ready");
+        Assert.DoesNotContain("checks", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>The sum of every series of <paramref name="name"/> whose labels include all of <paramref name="labels"/> ("key=value").</summary>
     public double Sum(string name, params string[] labels)
     {
