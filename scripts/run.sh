@@ -7,6 +7,9 @@
 # `make cluster` (CLUSTER=1): the production topology as local processes instead of one exchange: the
 # schema migrated once, a worker-only instance (WORKER_URL), two API-only instances (API_1_URL,
 # API_2_URL) and nginx in front of them on EXCHANGE_URL, the address VivoKey calls back and redirects to.
+# Each exchange process also listens on a loopback management port of its own (Exchange:ManagementUrls:
+# EXCHANGE_MANAGEMENT_URL, or API_1_/API_2_/WORKER_MANAGEMENT_URL under make cluster), the only place that
+# serves /metrics and the detailed /health/ready; nginx routes nothing there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prerequisites.sh
@@ -20,6 +23,10 @@ EXCHANGE_URL=${EXCHANGE_URL:-http://127.0.0.1:5080}
 API_1_URL=${API_1_URL:-http://127.0.0.1:5081}
 API_2_URL=${API_2_URL:-http://127.0.0.1:5082}
 WORKER_URL=${WORKER_URL:-http://127.0.0.1:5083}
+EXCHANGE_MANAGEMENT_URL=${EXCHANGE_MANAGEMENT_URL:-http://127.0.0.1:5180}
+API_1_MANAGEMENT_URL=${API_1_MANAGEMENT_URL:-http://127.0.0.1:5181}
+API_2_MANAGEMENT_URL=${API_2_MANAGEMENT_URL:-http://127.0.0.1:5182}
+WORKER_MANAGEMENT_URL=${WORKER_MANAGEMENT_URL:-http://127.0.0.1:5183}
 cluster=false
 [ "${CLUSTER:-}" = 1 ] && cluster=true
 CHAIN_ID=31337
@@ -66,11 +73,17 @@ require_free "$(host_of "$SIMULATOR_URL")" "$(port_of "$SIMULATOR_URL")" "the Vi
 if $with_exchange; then
   require_free "$(host_of "$EXCHANGE_URL")" "$(port_of "$EXCHANGE_URL")" "the exchange" EXCHANGE_URL
 fi
+if $with_exchange && ! $cluster; then
+  require_free "$(host_of "$EXCHANGE_MANAGEMENT_URL")" "$(port_of "$EXCHANGE_MANAGEMENT_URL")" "the exchange's management port" EXCHANGE_MANAGEMENT_URL
+fi
 if $with_exchange && $cluster; then
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || fail "nginx is missing; run scripts/prerequisites.sh."
   require_free "$(host_of "$API_1_URL")" "$(port_of "$API_1_URL")" "the first API instance" API_1_URL
   require_free "$(host_of "$API_2_URL")" "$(port_of "$API_2_URL")" "the second API instance" API_2_URL
   require_free "$(host_of "$WORKER_URL")" "$(port_of "$WORKER_URL")" "the worker" WORKER_URL
+  for var in API_1_MANAGEMENT_URL API_2_MANAGEMENT_URL WORKER_MANAGEMENT_URL; do
+    require_free "$(host_of "${!var}")" "$(port_of "${!var}")" "a management port" "$var"
+  done
 fi
 
 # --- Stop whatever we started, however we end -------------------------------------------------------
@@ -182,7 +195,7 @@ start_exchange() {
 }
 
 if $with_exchange && ! $cluster; then
-  start_exchange "The exchange" "$EXCHANGE_URL" .data/logs/exchange.log
+  start_exchange "The exchange" "$EXCHANGE_URL" .data/logs/exchange.log Exchange__ManagementUrls="$EXCHANGE_MANAGEMENT_URL"
 fi
 
 if $with_exchange && $cluster; then
@@ -190,11 +203,11 @@ if $with_exchange && $cluster; then
   echo "Migrating the database..."
   env "${exchange_env[@]}" dotnet "$exchange_dll" migrate >.data/logs/migrate.log 2>&1 ||
     { tail -n 30 .data/logs/migrate.log >&2; fail "The migration failed; see .data/logs/migrate.log"; }
-  start_exchange "The worker" "$WORKER_URL" .data/logs/exchange-worker.log \
+  start_exchange "The worker" "$WORKER_URL" .data/logs/exchange-worker.log Exchange__ManagementUrls="$WORKER_MANAGEMENT_URL" \
     Exchange__MigrateOnStartup=false Exchange__ServeApi=false Exchange__RunJobs=true
   for i in 1 2; do
-    url_var=API_${i}_URL
-    start_exchange "API instance $i" "${!url_var}" ".data/logs/exchange-api-$i.log" \
+    url_var=API_${i}_URL management_var=API_${i}_MANAGEMENT_URL
+    start_exchange "API instance $i" "${!url_var}" ".data/logs/exchange-api-$i.log" Exchange__ManagementUrls="${!management_var}" \
       Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false ASPNETCORE_FORWARDEDHEADERS_ENABLED=true \
       Ethereum__HotWalletAddress="$hot_wallet_address" Ethereum__HotWalletPrivateKey=""
   done
@@ -210,10 +223,13 @@ fi
     echo "  exchange            $EXCHANGE_URL$($cluster && echo "  (nginx, in front of the API instances)")"
     echo "    Hangfire          $EXCHANGE_URL/hangfire"
   fi
+  if $with_exchange && ! $cluster; then
+    echo "    management        $EXCHANGE_MANAGEMENT_URL/metrics, /health/ready (details)"
+  fi
   if $with_exchange && $cluster; then
-    echo "    API instance 1    $API_1_URL   (API only; metrics at /metrics)"
-    echo "    API instance 2    $API_2_URL   (API only)"
-    echo "    worker            $WORKER_URL   (jobs only: sends challenges, signs, watches the chain)"
+    echo "    API instance 1    $API_1_URL   (API only; management $API_1_MANAGEMENT_URL: /metrics, /health/ready)"
+    echo "    API instance 2    $API_2_URL   (API only; management $API_2_MANAGEMENT_URL)"
+    echo "    worker            $WORKER_URL   (jobs only: sends challenges, signs, watches the chain; management $WORKER_MANAGEMENT_URL)"
   fi
   cat <<MSG
   VivoKey simulator   $SIMULATOR_URL

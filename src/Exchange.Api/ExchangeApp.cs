@@ -21,11 +21,8 @@ using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using FluentValidation;
 using Hangfire;
-using Hangfire.PostgreSql;
-using Hangfire.PostgreSql.Factories;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -42,6 +39,9 @@ public sealed class ExchangeOptions
 
     /// <summary>Serve the API and pages. Off for worker-only instances.</summary>
     public bool ServeApi { get; set; } = true;
+
+    /// <summary>Where /metrics and the detailed readiness answer, beside Urls (see <see cref="ManagementPorts"/>); unset: nowhere.</summary>
+    public string? ManagementUrls { get; set; }
 
     public int WorkerCount { get; set; } = Math.Max(4, Environment.ProcessorCount * 4);
 
@@ -81,7 +81,7 @@ public sealed class ExchangeOptions
 }
 
 /// <summary>Builds the exchange's host; Program runs it, and tests start it on ports of their own.</summary>
-public static class ExchangeApp
+public static partial class ExchangeApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -93,6 +93,7 @@ public static class ExchangeApp
         var exchange = configuration.GetSection("Exchange").Get<ExchangeOptions>() ?? new ExchangeOptions();
         // Checked once the host is built, beside everything else Production refuses; nothing opens a connection before.
         var connectionString = configuration.GetConnectionString("Exchange") ?? "";
+        var management = ManagementPorts.Listen(builder, exchange.ManagementUrls);
 
         services.AddSingleton(Options.Create(exchange));
         // A stop (SIGTERM from an orchestrator, Ctrl-C) waits this long for open requests and work in hand.
@@ -112,7 +113,7 @@ public static class ExchangeApp
             .UseSnakeCaseNamingConvention());
 
         // Data Protection keys in PostgreSQL, so every instance can read the tokens and cookies of the others.
-        services.AddDataProtection().SetApplicationName("Exchange").PersistKeysToDbContext<ExchangeDbContext>();
+        var keyProtectionProblem = DataProtectionKeys.Add(services, configuration);
 
         services.AddMediator(options =>
         {
@@ -170,6 +171,9 @@ public static class ExchangeApp
         var app = builder.Build();
         // First, before anything reaches PostgreSQL, the chain or VivoKey: Production refuses development values.
         ProductionGuard.Check(app.Environment, configuration, app.Services);
+        // Elsewhere, too: a certificate that is configured but cannot be used is never ignored.
+        StartupRefusedException.ThrowIf(keyProtectionProblem);
+        management.LogWhere(app, exchange.ManagementUrls);
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             throw new StartupRefusedException("ConnectionStrings:Exchange is not set: set it (ConnectionStrings__Exchange) to the application role's PostgreSQL connection string.");
@@ -198,6 +202,7 @@ public static class ExchangeApp
         }
 
         Observability.UseRequestLogFields(app);
+        management.UseSeparation(app);
         // Outermost but for the log scope, so it sees the final status of every answer, the exception handler's included.
         app.Use((http, next) => RefusalAudit.MiddlewareAsync(http, () => next(http)));
         app.UseExceptionHandler();
@@ -298,65 +303,5 @@ public static class ExchangeApp
 
         context.Response.Redirect(context.RedirectUri);
         return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// A stopping server fetches no more jobs, lets running ones finish for the grace period, then cancels them;
-    /// a cancelled job goes back to its queue for another server, not to the failed list.
-    /// </summary>
-    private static void StopGracefully(BackgroundJobServerOptions server, ExchangeOptions exchange)
-    {
-        server.StopTimeout = TimeSpan.FromSeconds(Math.Max(0, exchange.ShutdownGraceSeconds));
-        server.ShutdownTimeout = server.StopTimeout + TimeSpan.FromSeconds(5);
-    }
-
-    private static void AddHangfire(IServiceCollection services, string connectionString, ExchangeOptions exchange)
-    {
-        var storageOptions = new PostgreSqlStorageOptions
-        {
-            SchemaName = Migrations.JobsSchema,
-            // Installed at start-up by the schema's owner (Migrations.Apply); the application's role cannot create tables.
-            PrepareSchemaIfNecessary = false,
-            // New work (a challenge to send, a tapped withdrawal) never waits for this poll: WorkDispatcher starts it
-            // at commit. Hangfire carries retries, the reconciler's passes and what they take up again. Plain polling:
-            // LISTEN/NOTIFY long polling was seen to leave jobs enqueued for tens of seconds here (and hangs for good
-            // when its listener connection drops: Hangfire.PostgreSql issue 410).
-            QueuePollInterval = TimeSpan.FromMilliseconds(exchange.JobPollMilliseconds),
-            DistributedLockTimeout = TimeSpan.FromMinutes(1),
-        };
-        // Storage and job activator are this host's own services, not Hangfire's process-wide statics, so
-        // two hosts in one process (the tests run several) never run each other's jobs or use each other's database.
-        services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions));
-        services.AddSingleton<JobActivator>(provider => new Hangfire.AspNetCore.AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire(hangfire => hangfire
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
-        if (exchange.RunJobs)
-        {
-            services.AddHostedService<AuditSealing>();
-            services.AddHostedService(provider => provider.GetRequiredService<WorkDispatcher>());
-            services.AddHostedService<ConfirmationWatcher>();
-            services.AddHostedService<ReconcilerSchedule>();
-            // Two servers, two worker pools: sending challenges (a trader is waiting for the phone to buzz) never
-            // queues behind signing and receipt-watching work, however much of that there is.
-            services.AddHangfireServer(server =>
-            {
-                server.WorkerCount = exchange.WorkerCount;
-                // The reconciler's passes (queue "default") are short and must not wait behind chain work either.
-                server.Queues = [JobScheduler.ChallengesQueue, "default"];
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:challenges";
-                StopGracefully(server, exchange);
-            });
-            services.AddHangfireServer(server =>
-            {
-                server.WorkerCount = exchange.WorkerCount;
-                server.Queues = [JobScheduler.ChainQueue];
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:chain";
-                StopGracefully(server, exchange);
-            });
-        }
     }
 }

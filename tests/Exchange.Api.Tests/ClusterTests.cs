@@ -19,6 +19,9 @@ public sealed class ClusterFixture : ExchangeFixture
     public string Api2Url { get; } = $"http://127.0.0.1:{FreePort.Next()}";
     public string WorkerUrl { get; } = $"http://127.0.0.1:{FreePort.Next()}";
 
+    /// <summary>The API instances' management ports (/metrics, the detailed readiness), which nginx never routes to.</summary>
+    public string[] ApiManagementUrls { get; } = [$"http://127.0.0.1:{FreePort.Next()}", $"http://127.0.0.1:{FreePort.Next()}"];
+
     protected override bool StartsExchangeInProcess => false;
 
     protected override void Configure(IDictionary<string, string?> exchange)
@@ -33,6 +36,7 @@ public sealed class ClusterFixture : ExchangeFixture
     {
         var settings = ExchangeSettings();
         settings["Urls"] = url;
+        settings["Exchange:ManagementUrls"] = ApiManagementUrls[url == Api1Url ? 0 : 1];
         settings["Exchange:RunJobs"] = "false";
         settings["ASPNETCORE_FORWARDEDHEADERS_ENABLED"] = "true";
         return settings;
@@ -136,6 +140,13 @@ public sealed class ClusterTests(ClusterFixture system, ITestOutputHelper output
         var signIn = cluster.Balancer!.AccessLog().Where(l => l.Path.StartsWith("/login", StringComparison.Ordinal) || l.Path == "/signin-oidc" || l.Path == "/api/me").ToList();
         Assert.Contains(signIn, l => l.Upstream == cluster.Upstream1);
         Assert.Contains(signIn, l => l.Upstream == cluster.Upstream2);
+
+        // Through the load balancer, however spelled: no metrics, and a readiness without its checks' details.
+        await Scrape.AssertNotServedAsync(system.ExchangeUrl);
+        foreach (var management in system.ApiManagementUrls)
+        {
+            Assert.Contains("# TYPE", (await Scrape.FromAsync(management)).Text, StringComparison.Ordinal);
+        }
 
         // The session is good on each instance by itself.
         using var api1 = trader.On(system.Api1Url);

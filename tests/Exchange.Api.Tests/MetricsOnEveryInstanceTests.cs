@@ -7,9 +7,10 @@ namespace Exchange.Api.Tests;
 public sealed class MetricsInstancesFixture : InstancesFixture;
 
 /// <summary>
-/// An API-only instance and a worker-only one, each a process of its own: each serves /metrics and counts
-/// what happened in it, once. The worker runs as Staging, which logs as Production does (JSON lines whose scopes
-/// name the request or the withdrawal) but, unlike Production, may use the simulator and anvil.
+/// An API-only instance and a worker-only one, each a process of its own: each serves /metrics on its management
+/// port and counts what happened in it, once. The worker runs as Testing, which logs as Production does (JSON lines
+/// whose scopes name the request or the withdrawal) but, unlike every other environment outside Development, may
+/// use the simulator and anvil.
 /// </summary>
 [Collection("processes")]
 public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) : IClassFixture<MetricsInstancesFixture>
@@ -18,7 +19,7 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
     public async Task Each_instance_counts_its_own_part_of_a_withdrawal_and_a_worker_outside_development_logs_json_with_scopes()
     {
         var (api, worker) = system.ApiAndWorkerSettings();
-        worker["ASPNETCORE_ENVIRONMENT"] = "Staging";
+        worker["ASPNETCORE_ENVIRONMENT"] = "Testing";
         // ASP.NET Core's request lines, to see a request's scope in JSON.
         worker["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Information";
         await using var front = ExchangeProcess.Start(api);
@@ -34,9 +35,9 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
         await trader.WaitForWithdrawalAsync(id, "confirmed");
 
         // The API instance took the request and the callback; the worker signed, broadcast and confirmed.
-        var apiScrape = await Poll.UntilAsync(() => Scrape.FromAsync(system.Url(0)),
+        var apiScrape = await Poll.UntilAsync(() => Scrape.FromAsync(system.ManagementUrlOf(0)),
             s => s.Sum("exchange_challenges_ended_total", "outcome=success") >= 1, "the API instance to count the tap", seconds: 10);
-        var workerScrape = await Poll.UntilAsync(() => Scrape.FromAsync(system.Url(1)),
+        var workerScrape = await Poll.UntilAsync(() => Scrape.FromAsync(system.ManagementUrlOf(1)),
             s => s.Sum("exchange_withdrawals_confirmed_total") >= 1, "the worker to count the confirmation", seconds: 10);
         Assert.Equal(1, apiScrape.Sum("exchange_requests_accepted_total", "kind=withdrawal"));
         Assert.Equal(1, apiScrape.Sum("exchange_challenges_ended_total", "kind=withdrawal", "outcome=success"));

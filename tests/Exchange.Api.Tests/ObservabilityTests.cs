@@ -27,7 +27,7 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
-        var before = await Scrape.FromAsync(system.ExchangeUrl);
+        var before = await Scrape.FromAsync(system.ManagementUrl);
 
         var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
         var challenge = await system.PendingChallengeAsync(trader.Subject);
@@ -46,7 +46,7 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
         ];
         double Of(Scrape scrape, string counter) => scrape.Sum(counter.Split(' ')[0], counter.Split(' ')[1..]);
         var after = await Poll.UntilAsync(
-            () => Scrape.FromAsync(system.ExchangeUrl),
+            () => Scrape.FromAsync(system.ManagementUrl),
             scrape => counters.All(c => Of(scrape, c) > Of(before, c)),
             "every counter of the withdrawal to rise at /metrics", seconds: 10);
 

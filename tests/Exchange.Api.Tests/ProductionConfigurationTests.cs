@@ -13,9 +13,9 @@ using Nethereum.Signer;
 namespace Exchange.Api.Tests;
 
 /// <summary>
-/// Production refuses to start with the development set-up's values, or with none, and says what to fix.
-/// The host is built in-process with the environment Production; the guard runs before anything reaches
-/// PostgreSQL, the chain or VivoKey, so none of them is needed here.
+/// Production, and every environment but Development and Testing, refuses to start with the development set-up's
+/// values, or with none, and says what to fix. The host is built in-process with the environment Production; the
+/// guard runs before anything reaches PostgreSQL, the chain or VivoKey, so none of them is needed here.
 /// </summary>
 public sealed class ProductionConfigurationTests
 {
@@ -40,7 +40,9 @@ public sealed class ProductionConfigurationTests
         ["Ethereum:RpcUrl"] = "https://node.exchange.example/rpc",
         ["Ethereum:ChainId"] = "1",
         ["Ethereum:HotWalletPrivateKey"] = HotWalletKey,
-        ["Roles:Operators:0"] = "ops@exchange.example",
+        ["Roles:Operators:0"] = "vk-3f9a2c71e0b4",
+        ["DataProtection:CertificatePath"] = DataProtectionCertificates.Shared,
+        ["DataProtection:CertificatePassword"] = DataProtectionCertificates.Password,
     };
 
     public static TheoryData<string, string?, string> Refusals => new()
@@ -77,6 +79,12 @@ public sealed class ProductionConfigurationTests
         { "VivoKey:ChallengeKey", "c2hvcnQta2V5",
             "VivoKey:ChallengeKey is not at least 32 bytes of base64: set VivoKey__ChallengeKey from your secret store to 32 random bytes, base64 (openssl rand -base64 32), the same on every instance." },
         { "Ethereum:RpcUrl", "", "Ethereum:RpcUrl is not set: set it to your Ethereum node's JSON-RPC URL." },
+        { "Ethereum:RpcUrl", "http://node.exchange.example:8545/rpc",
+            "Ethereum:RpcUrl is http://node.exchange.example:8545, plain http to another host: the node's answers (nonces, receipts, confirmations) and the signed transactions travel over it unprotected, " +
+            "so it must be https (or a node on this host's loopback)." },
+        { "Ethereum:RpcUrl", "http://10.0.0.7:8545",
+            "Ethereum:RpcUrl is http://10.0.0.7:8545, plain http to another host: the node's answers (nonces, receipts, confirmations) and the signed transactions travel over it unprotected, " +
+            "so it must be https (or a node on this host's loopback)." },
         { "Ethereum:ChainId", "0", "Ethereum:ChainId is not set: set it to the chain id of the network the exchange withdraws on (1 for Ethereum mainnet)." },
         { "Ethereum:ChainId", "31337",
             "Ethereum:ChainId is 31337, a local development chain's (anvil, Hardhat, Ganache): set it to the chain id of the network the exchange withdraws on (1 for Ethereum mainnet)." },
@@ -88,7 +96,16 @@ public sealed class ProductionConfigurationTests
         { "Ethereum:HotWalletKeySource", "Keystore",
             "Ethereum:HotWalletPrivateKey is set while Ethereum:HotWalletKeySource is Keystore: only the keystore is used, so remove the plain key from the configuration and the environment." },
         { "Roles:Operators:0", "vk-demo-trader",
-            "Roles:Operators grants vk-demo-trader, a demo member of the VivoKey simulator: grant the role to your staff's VivoKey subjects or emails instead." },
+            "Roles:Operators grants vk-demo-trader, a demo member of the VivoKey simulator: grant the role to your staff's VivoKey subjects instead." },
+        { "Roles:Operators:0", "ops@exchange.example",
+            "Roles:Operators lists ops@exchange.example, which is not a VivoKey subject: VivoKey does not verify the email it gives, so anyone could sign in with it and hold the role. " +
+            "List your staff's VivoKey subjects instead (the subject field of /api/me once they have signed in)." },
+        { "Roles:Compliance:0", "dana@example.test",
+            "Roles:Compliance lists dana@example.test, which is not a VivoKey subject: VivoKey does not verify the email it gives, so anyone could sign in with it and hold the role. " +
+            "List your staff's VivoKey subjects instead (the subject field of /api/me once they have signed in)." },
+        { "DataProtection:CertificatePath", "",
+            "DataProtection:CertificatePath is not set: the Data Protection keys (they decrypt the members' VivoKey tokens and sign the session cookies) would be stored in PostgreSQL unencrypted. " +
+            "Set it to a PKCS#12 file holding an RSA certificate and its private key, the same on every instance, with its password in DataProtection:CertificatePasswordFile (or DataProtection:CertificatePassword)." },
     };
 
     [Theory]
@@ -195,6 +212,7 @@ public sealed class ProductionConfigurationTests
             "Ethereum:RpcUrl is not set",
             "Ethereum:ChainId is not set",
             "Ethereum:HotWalletPrivateKey is not set",
+            "DataProtection:CertificatePath is not set",
         ], refused.Reasons.Select(r => r[..r.IndexOf(':', r.IndexOf(':', StringComparison.Ordinal) + 1)]));
         Assert.Equal(refused.Reasons.Count + 1, refused.Message.Split(Environment.NewLine).Length);
     }
@@ -215,19 +233,19 @@ public sealed class ProductionConfigurationTests
             "VivoKey:Authority is http://127.0.0.1:5090/openid, a loopback address", "VivoKey:ValidationEndpoint is http://127.0.0.1:5090/v1.0/validate/, a loopback address",
             "VivoKey:CallbackUrl is http://127.0.0.1:5080/vivokey/callback, a loopback address", "VivoKey:ClientId is exchange-dev", "VivoKey:ClientSecret is the VivoKey simulator's development secret",
             "VivoKey:ChallengeKey is the development key", "Ethereum:ChainId is 31337", "Ethereum:HotWalletPrivateKey is anvil's and Hardhat's public development account #0",
+            "DataProtection:CertificatePath is not set",
         })
         {
             Assert.Contains(named, reasons, StringComparison.Ordinal);
         }
 
-        Assert.Equal(8, refused.Reasons.Count);
+        Assert.Equal(9, refused.Reasons.Count);
     }
 
     [Theory]
     [InlineData("Development")]
     [InlineData("Testing")]
-    [InlineData("Staging")]
-    public async Task Outside_production_the_development_values_are_accepted(string environment)
+    public async Task In_development_and_testing_the_development_values_are_accepted(string environment)
     {
         // The simulator's address, its client, anvil's account #0 and the dev credit endpoint: the defaults of make run and the tests.
         await using var app = await BuildAsync(environment, new()

@@ -8,26 +8,34 @@ namespace Exchange.Api.Infrastructure;
 /// <summary>
 /// Refuses to start in Production with the development set-up's values, or with none: the simulator's
 /// address and client, the source code's challenge key, a hot wallet whose key anvil prints to everyone,
-/// the endpoint that credits funds from nothing, a test hook. The defaults in the code and appsettings.json
-/// are all development values, so a production deployment that forgets a setting would otherwise run,
-/// quietly, on them. Runs right after the host is built, before anything touches PostgreSQL, the chain or
-/// VivoKey, and reports every reason at once. Development and the tests' environments are never checked.
+/// the endpoint that credits funds from nothing, a test hook, staff named by an unverified email, Data
+/// Protection keys stored in the clear. The defaults in the code and appsettings.json are all development
+/// values, so a production deployment that forgets a setting would otherwise run, quietly, on them. Runs right
+/// after the host is built, before anything touches PostgreSQL, the chain or VivoKey, and reports every reason
+/// at once. Every environment is checked but Development and Testing (the tests' own): a Staging or a
+/// "Prod" deployment reaches real users and keys as surely as Production does.
 /// </summary>
 public static class ProductionGuard
 {
-    public const string Heading = "The exchange refuses to start in Production. Fix each of these, then start it again:";
+    public const string Heading = "The exchange refuses to start in Production (or any environment but Development and Testing). Fix each of these, then start it again:";
 
     /// <summary>The VivoKey simulator's demo members (its appsettings.json): never staff of a real exchange.</summary>
-    private static readonly string[] SimulatorDemoMembers = ["vk-demo-trader", "vk-demo-receiver", "dana@example.test", "rafael@example.test"];
+    private static readonly string[] SimulatorDemoMembers = ["vk-demo-trader", "vk-demo-receiver"];
 
     /// <summary>Chain ids of local development chains: anvil and Hardhat (31337), Ganache and geth --dev (1337).</summary>
     private static readonly long[] DevelopmentChainIds = [31337, 1337];
 
-    /// <summary>Throws <see cref="StartupRefusedException"/> in Production when any reason applies.</summary>
-    public static void Check(IHostEnvironment environment, IConfiguration configuration, IServiceProvider services)
+    /// <summary>Whether the refusals apply: everywhere but Development and Testing.</summary>
+    public static bool Applies(IHostEnvironment environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
-        if (!environment.IsProduction())
+        return !environment.IsDevelopment() && !environment.IsEnvironment("Testing");
+    }
+
+    /// <summary>Throws <see cref="StartupRefusedException"/> outside Development and Testing when any reason applies.</summary>
+    public static void Check(IHostEnvironment environment, IConfiguration configuration, IServiceProvider services)
+    {
+        if (!Applies(environment))
         {
             return;
         }
@@ -86,6 +94,8 @@ public static class ProductionGuard
             CheckRoles("Roles:Compliance", roles.Compliance, reasons);
             CheckRoles("Roles:Operators", roles.Operators, reasons);
         }
+
+        DataProtectionKeys.Check(configuration, reasons);
 
         return reasons;
     }
@@ -186,9 +196,16 @@ public static class ProductionGuard
         {
             reasons.Add("Ethereum:RpcUrl is not set: set it to your Ethereum node's JSON-RPC URL.");
         }
-        else if (!Uri.TryCreate(ethereum.RpcUrl, UriKind.Absolute, out _))
+        else if (!Uri.TryCreate(ethereum.RpcUrl, UriKind.Absolute, out var rpc))
         {
             reasons.Add("Ethereum:RpcUrl is not an absolute URL: set it to your Ethereum node's JSON-RPC URL.");
+        }
+        else if (rpc.Scheme == Uri.UriSchemeHttp && !rpc.IsLoopback)
+        {
+            // On loopback (a node beside the exchange) nothing crosses a network; anywhere else a man in the middle
+            // could answer for the chain: balances, nonces, receipts and confirmations the exchange acts on.
+            reasons.Add($"Ethereum:RpcUrl is {rpc.GetLeftPart(UriPartial.Authority)}, plain http to another host: the node's answers (nonces, receipts, confirmations) and the signed transactions travel over it unprotected, " +
+                "so it must be https (or a node on this host's loopback).");
         }
 
         if (ethereum.ChainId <= 0)
@@ -227,9 +244,17 @@ public static class ProductionGuard
 
     private static void CheckRoles(string setting, IEnumerable<string> grants, List<string> reasons)
     {
-        foreach (var grant in grants.Where(g => SimulatorDemoMembers.Contains(g, StringComparer.OrdinalIgnoreCase)))
+        foreach (var grant in grants)
         {
-            reasons.Add($"{setting} grants {grant}, a demo member of the VivoKey simulator: grant the role to your staff's VivoKey subjects or emails instead.");
+            if (!RoleOptions.IsSubject(grant))
+            {
+                reasons.Add($"{setting} lists {grant}, which is not a VivoKey subject: VivoKey does not verify the email it gives, so anyone could sign in with it and hold the role. " +
+                    "List your staff's VivoKey subjects instead (the subject field of /api/me once they have signed in).");
+            }
+            else if (SimulatorDemoMembers.Contains(grant, StringComparer.OrdinalIgnoreCase))
+            {
+                reasons.Add($"{setting} grants {grant}, a demo member of the VivoKey simulator: grant the role to your staff's VivoKey subjects instead.");
+            }
         }
     }
 

@@ -18,6 +18,15 @@ public sealed class StartupRefusedException(string heading, IReadOnlyList<string
     {
     }
 
+    /// <summary>Refuses with the reason, if there is one.</summary>
+    public static void ThrowIf(string? reason)
+    {
+        if (reason is not null)
+        {
+            throw new StartupRefusedException(reason);
+        }
+    }
+
     /// <summary>Each reason on its own, as the message lists them (a single reason's message is the reason).</summary>
     public IReadOnlyList<string> Reasons { get; } = reasons.Count == 0 ? [heading] : reasons;
 }

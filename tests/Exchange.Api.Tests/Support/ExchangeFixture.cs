@@ -42,10 +42,14 @@ public class ExchangeFixture : IAsyncLifetime
     private void ChoosePorts()
     {
         ExchangeUrl = $"http://127.0.0.1:{FreePort.Next()}";
+        ManagementUrl = $"http://127.0.0.1:{FreePort.Next()}";
         SimulatorUrl = $"http://127.0.0.1:{FreePort.Next()}";
     }
 
     public string ExchangeUrl { get; private set; } = "";
+
+    /// <summary>The in-process exchange's management port (Exchange:ManagementUrls): /metrics and the detailed readiness.</summary>
+    public string ManagementUrl { get; private set; } = "";
     public string SimulatorUrl { get; private set; } = "";
     public string HotWalletKey { get; }
     public string HotWalletAddress { get; }
@@ -106,7 +110,6 @@ public class ExchangeFixture : IAsyncLifetime
 
     private async Task StartHostsAsync()
     {
-
         var simulatorSettings = new Dictionary<string, string?>
         {
                 ["Urls"] = SimulatorUrl,
@@ -134,6 +137,8 @@ public class ExchangeFixture : IAsyncLifetime
         }
 
         var settings = ExchangeSettings();
+        // The in-process host's own; a process a test starts beside it names its own management port, if any.
+        settings.TryAdd("Exchange:ManagementUrls", ManagementUrl);
         _exchange = ExchangeApp.Build(["--environment", "Development"], builder =>
         {
             builder.Configuration.Sources.Clear();
@@ -218,12 +223,13 @@ public class ExchangeFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A new VivoKey member, signed in to the exchange through the real OIDC flow (AutoTap).</summary>
-    public async Task<Trader> NewTraderAsync(string? name = null, string? subject = null)
+    /// <summary>A new VivoKey member, signed in through the real OIDC flow (AutoTap), with the email they gave VivoKey (unverified).</summary>
+    public async Task<Trader> NewTraderAsync(string? name = null, string? subject = null, string? email = null)
     {
         subject ??= "vk-" + Guid.NewGuid().ToString("N")[..12];
         name ??= "Trader " + subject[3..9];
-        using (var created = await Simulator.PostAsJsonAsync("/simulator/members", new { subject, name, email = subject + "@example.test" }))
+        email ??= subject + "@example.test";
+        using (var created = await Simulator.PostAsJsonAsync("/simulator/members", new { subject, name, email }))
         {
             // 409: a member of a fixed subject (an officer, say) signing in again.
             if (created.StatusCode != HttpStatusCode.Conflict)
@@ -232,7 +238,7 @@ public class ExchangeFixture : IAsyncLifetime
             }
         }
 
-        var trader = new Trader(this, subject, subject + "@example.test");
+        var trader = new Trader(this, subject, email);
         await trader.SignInAsync();
         return trader;
     }

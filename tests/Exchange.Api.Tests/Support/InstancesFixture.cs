@@ -9,10 +9,14 @@ namespace Exchange.Api.Tests.Support;
 public abstract class InstancesFixture : ExchangeFixture
 {
     private readonly string[] _urls = [$"http://127.0.0.1:{FreePort.Next()}", $"http://127.0.0.1:{FreePort.Next()}"];
+    private readonly string[] _managementUrls = [$"http://127.0.0.1:{FreePort.Next()}", $"http://127.0.0.1:{FreePort.Next()}", $"http://127.0.0.1:{FreePort.Next()}"];
 
     protected override bool StartsExchangeInProcess => false;
 
     public string Url(int instance) => instance == 0 ? ExchangeUrl : _urls[instance - 1];
+
+    /// <summary>Instance 0, 1 or 2's management port: where Prometheus scrapes it and the detailed readiness answers.</summary>
+    public string ManagementUrlOf(int instance) => _managementUrls[instance];
 
     protected override void ConfigureSimulator(IDictionary<string, string?> simulator)
     {
@@ -38,11 +42,12 @@ public abstract class InstancesFixture : ExchangeFixture
         return (api, worker);
     }
 
-    /// <summary>The settings of instance 0, 1 or 2: its own address and callback URL.</summary>
+    /// <summary>The settings of instance 0, 1 or 2: its own address, management port and callback URL.</summary>
     public Dictionary<string, string?> Settings(int instance)
     {
         var settings = ExchangeSettings();
         settings["Urls"] = Url(instance);
+        settings["Exchange:ManagementUrls"] = ManagementUrlOf(instance);
         settings["VivoKey:CallbackUrl"] = Url(instance) + "/vivokey/callback";
         return settings;
     }

@@ -18,6 +18,10 @@ public sealed class Trader(ExchangeFixture system, string subject, string email)
     public HttpClient On(string baseUrl) =>
         new(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true, CookieContainer = _cookies }) { BaseAddress = new Uri(baseUrl) };
 
+    /// <summary>The same browser following no redirects, to see each Location an answer sends it to.</summary>
+    public HttpClient WithoutRedirects(string baseUrl) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = _cookies }) { BaseAddress = new Uri(baseUrl) };
+
     public async Task SignInAsync()
     {
         var response = await Http.GetAsync($"/login?login_hint={Uri.EscapeDataString(Subject)}&returnUrl=/api/me");

@@ -9,21 +9,27 @@ using Microsoft.Extensions.Options;
 namespace Exchange.Api.Features.Account;
 
 /// <summary>
-/// The compliance and operator roles: granted by configuration (a VivoKey subject or an email),
-/// stored in member_roles, and audited when they change. Configuration is applied at start-up for
+/// The compliance and operator roles: granted by configuration to VivoKey subjects (never to an email, which
+/// VivoKey does not verify), stored in member_roles, and audited when they change. Configuration is applied at start-up for
 /// every known member and at each sign-in for the one signing in; a session re-reads its roles
 /// from the database every minute, so a revoked role stops working without waiting for the cookie.
 /// </summary>
-public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> options, TimeProvider clock)
+public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> options, TimeProvider clock, ILogger<RoleGrants> logger)
 {
     public const string Source = "configuration";
+
+    /// <summary>The reason of a revoked role that only an email entry granted: such grants predate subject-only roles.</summary>
+    public const string GrantedByUnverifiedEmail = "granted by unverified email";
+
+    /// <summary>The reason of a revoked role whose entry left the configuration.</summary>
+    public const string NoLongerConfigured = "no longer granted by configuration";
     private static readonly TimeSpan SessionRecheck = TimeSpan.FromMinutes(1);
     private const string CheckedAtItem = ".roles_checked_at";
 
     /// <summary>Applies the configured grants to one member; returns the member's roles, trader first.</summary>
     public async Task<IReadOnlyList<string>> ApplyAsync(Guid memberId, string subject, string email, CancellationToken cancellationToken)
     {
-        var wanted = SignIn.RolesOf(subject, email, options.Value).Where(r => r != Roles.Trader).ToHashSet(StringComparer.Ordinal);
+        var wanted = SignIn.RolesOf(subject, options.Value).Where(r => r != Roles.Trader).ToHashSet(StringComparer.Ordinal);
         var stored = await db.MemberRoles.Where(r => r.MemberId == memberId).ToListAsync(cancellationToken);
         var now = clock.GetUtcNow();
         var actor = db.Actor;
@@ -37,7 +43,8 @@ public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> optio
         foreach (var gone in stored.Where(s => !wanted.Contains(s.Role)))
         {
             db.MemberRoles.Remove(gone);
-            db.Audit("role.revoked", $"member:{memberId}", new { subject, role = gone.Role, source = Source }, now);
+            var reason = ListedByEmail(gone.Role, email) ? GrantedByUnverifiedEmail : NoLongerConfigured;
+            db.Audit("role.revoked", $"member:{memberId}", new { subject, role = gone.Role, source = Source, reason }, now);
         }
 
         try
@@ -57,13 +64,21 @@ public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> optio
         return [Roles.Trader, .. wanted.Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>At start-up: configuration is the source of truth for every member already known.</summary>
+    /// <summary>
+    /// At start-up: configuration is the source of truth for every member already known. A role stored when an
+    /// email entry still granted roles is revoked here, on the first start that grants by subject only.
+    /// </summary>
     public async Task ApplyToAllAsync(CancellationToken cancellationToken)
     {
-        var configured = options.Value.Compliance.Concat(options.Value.Operators).ToList();
-        var lowered = configured.Select(c => c.ToLowerInvariant()).ToList();
+        foreach (var (setting, entry) in options.Value.NotSubjects())
+        {
+            // Production refuses such an entry before this runs; elsewhere it is ignored, visibly.
+            logger.LogWarning("{Setting} lists {Entry}, which is not a VivoKey subject: it grants no role (VivoKey does not verify emails). List the staff member's VivoKey subject instead.", setting, entry);
+        }
+
+        var configured = options.Value.Compliance.Concat(options.Value.Operators).Where(RoleOptions.IsSubject).ToList();
         var members = await db.Members.AsNoTracking()
-            .Where(m => configured.Contains(m.Subject) || lowered.Contains(m.Email.ToLower()) || db.MemberRoles.Any(r => r.MemberId == m.Id))
+            .Where(m => configured.Contains(m.Subject) || db.MemberRoles.Any(r => r.MemberId == m.Id))
             .Select(m => new { m.Id, m.Subject, m.Email })
             .ToListAsync(cancellationToken);
         foreach (var member in members)
@@ -105,6 +120,13 @@ public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> optio
         items[CheckedAtItem] = now.ToString("O");
         context.ReplacePrincipal(new ClaimsPrincipal(identity));
         context.ShouldRenew = true;
+    }
+
+    /// <summary>Whether an email entry (ignored now) lists this member's email for the role.</summary>
+    private bool ListedByEmail(string role, string email)
+    {
+        var list = role == Roles.Compliance ? options.Value.Compliance : role == Roles.Operator ? options.Value.Operators : [];
+        return email.Length > 0 && list.Any(entry => !RoleOptions.IsSubject(entry) && string.Equals(entry.Trim(), email.Trim(), StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>Marks a new session's roles as just read.</summary>

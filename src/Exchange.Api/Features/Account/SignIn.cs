@@ -15,11 +15,23 @@ public sealed class RoleOptions
 {
     public const string Section = "Roles";
 
-    /// <summary>VivoKey subjects or emails granted the compliance role.</summary>
+    /// <summary>VivoKey subjects granted the compliance role.</summary>
     public List<string> Compliance { get; set; } = [];
 
-    /// <summary>VivoKey subjects or emails granted the operator role (the Hangfire dashboard).</summary>
+    /// <summary>VivoKey subjects granted the operator role (the Hangfire dashboard).</summary>
     public List<string> Operators { get; set; } = [];
+
+    /// <summary>
+    /// Entries that are not a VivoKey subject (they contain <c>@</c>: an email). VivoKey does not verify the email it
+    /// gives, so anyone could claim a staff member's: such an entry grants nothing, and outside Development and
+    /// Testing the exchange refuses to start with one.
+    /// </summary>
+    public IEnumerable<(string Setting, string Entry)> NotSubjects() =>
+        Compliance.Where(e => !IsSubject(e)).Select(e => ($"{Section}:{nameof(Compliance)}", e))
+            .Concat(Operators.Where(e => !IsSubject(e)).Select(e => ($"{Section}:{nameof(Operators)}", e)));
+
+    /// <summary>VivoKey's subjects are opaque ids without <c>@</c>; an entry with one is an email.</summary>
+    public static bool IsSubject(string entry) => !entry.Contains('@', StringComparison.Ordinal);
 }
 
 /// <summary>
@@ -56,9 +68,14 @@ public static class SignIn
             user.FindAll(ExchangeClaims.Role).Select(c => c.Value).ToList())).RequireAuthorization();
     }
 
-    /// <summary>Only local paths: a sign-in must not become an open redirect.</summary>
-    private static string SafeReturnUrl(string? returnUrl) =>
-        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//", StringComparison.Ordinal) && !returnUrl.StartsWith("/\\", StringComparison.Ordinal)
+    /// <summary>
+    /// Only local paths: a sign-in must not become an open redirect. Browsers drop tabs and line breaks from a
+    /// Location and read a backslash as a slash, so <c>/%09/evil.example</c> and <c>/\evil</c> are <c>//evil…</c>
+    /// to them: only printable ASCII without a backslash, starting with one slash, stays; anything else is <c>/</c>.
+    /// </summary>
+    internal static string SafeReturnUrl(string? returnUrl) =>
+        returnUrl is { Length: > 0 and <= 2048 } && returnUrl[0] == '/' && (returnUrl.Length == 1 || returnUrl[1] != '/')
+            && returnUrl.All(c => c is > ' ' and < '\x7f' and not '\\')
             ? returnUrl
             : "/";
 
@@ -154,11 +171,11 @@ public static class SignIn
         RoleGrants.MarkChecked(context.Properties!.Items, now);
     }
 
-    /// <summary>Roles come from configuration, never from the client.</summary>
-    public static IEnumerable<string> RolesOf(string subject, string email, RoleOptions roles)
+    /// <summary>Roles come from configuration, never from the client, and only by VivoKey subject: the email is unverified.</summary>
+    public static IEnumerable<string> RolesOf(string subject, RoleOptions roles)
     {
         yield return Roles.Trader;
-        bool Listed(List<string> list) => list.Any(entry => entry == subject || (email.Length > 0 && string.Equals(entry, email, StringComparison.OrdinalIgnoreCase)));
+        bool Listed(List<string> list) => subject.Length > 0 && RoleOptions.IsSubject(subject) && list.Any(entry => entry == subject);
         if (Listed(roles.Compliance))
         {
             yield return Roles.Compliance;

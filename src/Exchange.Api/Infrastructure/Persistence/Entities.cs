@@ -15,7 +15,7 @@ public sealed class Member
 }
 
 /// <summary>
-/// A role granted to a member. Granted by configuration (VivoKey subject or email), written here at
+/// A role granted to a member. Granted by configuration (a VivoKey subject, never an email), written here at
 /// start-up and at each sign-in, so every instance and the audit trail see the same grants.
 /// </summary>
 public sealed class MemberRole

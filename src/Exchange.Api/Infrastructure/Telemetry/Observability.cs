@@ -10,17 +10,16 @@ public sealed class TelemetryOptions
     public const string Section = "Telemetry";
 
     /// <summary>
-    /// Where Prometheus scrapes this instance's metrics, on the port that serves everything else; empty: not
-    /// served. Anyone who reaches the port may read it (counts and latencies, no ids or amounts): the load
-    /// balancer must not route it from outside.
+    /// Where Prometheus scrapes this instance's metrics, on the management port (Exchange:ManagementUrls) only;
+    /// empty: not served. Anyone who reaches that port may read it (counts and latencies, no ids or amounts).
     /// </summary>
     public string MetricsPath { get; set; } = "/metrics";
 }
 
 /// <summary>
 /// Metrics for Prometheus and the shape of the logs. Every instance, API-only and worker-only alike,
-/// serves /metrics (its own jobs are counted where they run) and logs in scopes that name the
-/// withdrawal or transfer at hand.
+/// serves /metrics on its management port (its own jobs are counted where they run) and logs in scopes that
+/// name the withdrawal or transfer at hand.
 /// </summary>
 public static class Observability
 {
@@ -97,13 +96,16 @@ public static class Observability
         : path.StartsWithSegments("/api/operations/actions") ? "operator_action"
         : null;
 
-    /// <summary>The scrape endpoint: anonymous, and left out of the HTTP metrics (a scrape every few seconds is not traffic).</summary>
+    /// <summary>
+    /// The scrape endpoint, on the management port only (not mapped without one): anonymous, and left out of the
+    /// HTTP metrics (a scrape every few seconds is not traffic).
+    /// </summary>
     public static void MapMetrics(WebApplication app)
     {
         var path = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<TelemetryOptions>>().Value.MetricsPath;
-        if (!string.IsNullOrWhiteSpace(path))
+        if (!string.IsNullOrWhiteSpace(path) && app.Services.GetRequiredService<ManagementPorts>().Configured)
         {
-            app.MapPrometheusScrapingEndpoint(path).AllowAnonymous().DisableHttpMetrics();
+            app.MapPrometheusScrapingEndpoint(path).AllowAnonymous().DisableHttpMetrics().WithMetadata(new ManagementPorts.ManagementOnly());
         }
     }
 }
