@@ -38,6 +38,7 @@ public class WithdrawalTests
         ["cancelled"] = w => w.End(RequestStatus.Cancelled, At(1)),
         ["failed"] = w => w.End(RequestStatus.Failed, At(1), "unreachable"),
         ["failed_after_approval"] = w => { w.Approve(At(1)); w.End(RequestStatus.Failed, At(2), "no funds in the hot wallet"); },
+        ["tampered"] = w => { w.Approve(At(1)); w.MarkTampered("evidence", At(2)); },
     };
 
     private sealed record Operation(RequestStatus? To, RequestStatus[] AllowedFrom, Action<Withdrawal> Apply);
@@ -52,6 +53,8 @@ public class WithdrawalTests
         ["MarkConfirmed"] = new(RequestStatus.Confirmed, [RequestStatus.Signed, RequestStatus.Broadcast], w => w.MarkConfirmed("0xmined", 200, 12, At(10))),
         ["MarkReverted"] = new(RequestStatus.Failed, [RequestStatus.Signed, RequestStatus.Broadcast], w => w.MarkReverted("0xmined", 200, At(10))),
         ["Replace"] = new(null, [RequestStatus.Signed, RequestStatus.Broadcast], w => w.Replace("0xraw3", "0xhash3", At(10))),
+        // Only an approval can be refused for its evidence, and a tampered request is never released by itself.
+        ["MarkTampered"] = new(RequestStatus.Tampered, [RequestStatus.Approved], w => w.MarkTampered("evidence", At(10))),
     }
     .Concat(Releasing.Select(outcome => new KeyValuePair<string, Operation>(
         $"End({outcome.ToWire()})",
@@ -239,8 +242,8 @@ public class WithdrawalTests
     [Fact]
     public void The_transition_table_covers_every_state_and_operation()
     {
-        // 13 paths × 12 operations, split between the two theories above.
-        Assert.Equal(13 * 12, RefusedTransitions().Count + AllowedTransitions().Count);
+        // 14 paths × 13 operations, split between the two theories above.
+        Assert.Equal(14 * 13, RefusedTransitions().Count + AllowedTransitions().Count);
         Assert.Equal(
             Enum.GetValues<RequestStatus>().Order(),
             Paths.Keys.Select(In).Select(w => w.Status).Distinct().Order());

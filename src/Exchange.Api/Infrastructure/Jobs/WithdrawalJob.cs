@@ -192,11 +192,6 @@ public sealed class WithdrawalJob(
     private async Task<List<Guid>> SignLockedAsync(IReadOnlyList<Withdrawal> locked, FeeQuote fees, CancellationToken cancellationToken)
     {
         var withdrawals = await evidence.KeepProvenAsync(locked, cancellationToken);
-        if (withdrawals.Count == 0)
-        {
-            return [];
-        }
-
         var wallet = await db.HotWallets
             .FromSql($"SELECT * FROM hot_wallets WHERE address = {hotWallet.Address} FOR UPDATE")
             .SingleAsync(cancellationToken);
@@ -214,14 +209,6 @@ public sealed class WithdrawalJob(
         }
 
         return withdrawals.Select(w => w.Id).ToList();
-    }
-
-    /// <summary>Signs the withdrawal's transfer at the nonce and fees, and stores the bytes and hash (in the caller's transaction) before anything is sent.</summary>
-    private SignedTransaction SignAndStore(Withdrawal withdrawal, long nonce, FeeQuote fees, DateTimeOffset now)
-    {
-        var signed = hotWallet.Sign(Intent(withdrawal, nonce, fees));
-        Store(withdrawal, nonce, fees, signed, now);
-        return signed;
     }
 
     private TransferIntent Intent(Withdrawal withdrawal, long nonce, FeeQuote fees)
@@ -292,8 +279,7 @@ public sealed class WithdrawalJob(
             System.Numerics.BigInteger.Parse(latest.MaxPriorityFeePerGas, System.Globalization.CultureInfo.InvariantCulture));
         if (EthereumChain.Bump(previous, await chain.QuoteFeesAsync(cancellationToken), settings.FeeBumpPercent, chain.MaxFeePerGas) is not { } fees)
         {
-            logger.LogWarning("Not replacing {Hash}: the least replacement would exceed Ethereum:MaxFeePerGasGwei ({MaxFeePerGas} wei); it stays broadcast at its current fees",
-                latest.Hash, chain.MaxFeePerGas);
+            logger.LogWarning("Not replacing {Hash}: the least replacement passes Ethereum:MaxFeePerGasGwei ({MaxFeePerGas} wei); it waits at its fees", latest.Hash, chain.MaxFeePerGas);
             return;
         }
 
@@ -310,7 +296,8 @@ public sealed class WithdrawalJob(
             }
 
             var now = clock.GetUtcNow();
-            var signed = SignAndStore(withdrawal, nonce, fees, now);
+            var signed = hotWallet.Sign(Intent(withdrawal, nonce, fees));
+            Store(withdrawal, nonce, fees, signed, now);
             withdrawal.Replace(signed.RawHex, signed.Hash, now);
             db.Audit("withdrawal.transaction_replaced", withdrawal.AuditSubject, new
             {
