@@ -217,11 +217,12 @@ public class ExchangeFixture : IAsyncLifetime
     }
 
     /// <summary>A new VivoKey member, signed in to the exchange through the real OIDC flow (AutoTap).</summary>
-    public async Task<Trader> NewTraderAsync(string? name = null, string? subject = null)
+    public async Task<Trader> NewTraderAsync(string? name = null, string? subject = null, string? email = null)
     {
         subject ??= "vk-" + Guid.NewGuid().ToString("N")[..12];
         name ??= "Trader " + subject[3..9];
-        using (var created = await Simulator.PostAsJsonAsync("/simulator/members", new { subject, name, email = subject + "@example.test" }))
+        email ??= subject + "@example.test";
+        using (var created = await Simulator.PostAsJsonAsync("/simulator/members", new { subject, name, email }))
         {
             // 409: a member of a fixed subject (an officer, say) signing in again.
             if (created.StatusCode != HttpStatusCode.Conflict)
@@ -230,7 +231,7 @@ public class ExchangeFixture : IAsyncLifetime
             }
         }
 
-        var trader = new Trader(this, subject, subject + "@example.test");
+        var trader = new Trader(this, subject, email);
         await trader.SignInAsync();
         return trader;
     }
