@@ -35,11 +35,50 @@ public sealed class ChallengePreviewTests(ExchangeFixture system) : IClassFixtur
         using var receiver = await system.NewTraderAsync("Bob Builder");
         await sender.CreditAsync("1");
 
-        var preview = (await sender.Http.GetFromJsonAsync<JsonObject>($"/api/transfers/preview?asset=ETH&amount=0.25&to={Uri.EscapeDataString(receiver.Email)}"))!;
-        using var requested = await sender.TransferAsync("0.25", receiver.Email);
+        var preview = (await sender.Http.GetFromJsonAsync<JsonObject>($"/api/transfers/preview?asset=ETH&amount=0.25&to={receiver.Handle}"))!;
+        using var requested = await sender.TransferAsync("0.25", receiver.Handle);
 
-        Assert.Equal("Send 0.25 ETH to Bob Builder", preview["challengeMessage"]!.GetValue<string>());
+        Assert.Equal($"Transfer 0.25 ETH to {receiver.Handle}", preview["challengeMessage"]!.GetValue<string>());
         Assert.Equal(preview["challengeMessage"]!.GetValue<string>(), JsonNode.Parse(await requested.Content.ReadAsStringAsync())!["challengeMessage"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_message_stored_and_sent_for_a_withdrawal_shows_the_first_and_last_12_hex_digits_in_EIP55_casing()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("200");
+        var checksummed = ExchangeFixture.NewAddress();
+
+        // 16 characters: the longest amount "Withdraw" leaves 24 digits for.
+        var id = await trader.AcceptedWithdrawalAsync("123.456789012345", checksummed.ToLowerInvariant());
+
+        var stored = await system.InScopeAsync((db, _) => db.Challenges.Where(c => c.RequestId == id).Select(c => c.Message).SingleAsync());
+        var sent = (await system.PendingChallengeAsync(trader.Subject))["message"]!.GetValue<string>();
+        Assert.Equal($"Withdraw 123.456789012345 ETH to {checksummed[..14]}…{checksummed[^12..]}", stored);
+        Assert.Equal(stored, sent);
+        Assert.Equal(60, sent.Length);
+    }
+
+    [Fact]
+    public async Task A_very_long_amount_shortens_the_verb_and_one_too_long_for_24_digits_is_refused_holding_nothing()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("20");
+        var address = ExchangeFixture.NewAddress();
+
+        var oneWei = (await trader.Http.GetFromJsonAsync<JsonObject>($"/api/withdrawals/preview?asset=ETH&amount=0.000000000000000001&address={address}"))!;
+        Assert.Equal($"Send 0.000000000000000001 ETH to {address[..14]}…{address[^12..]}", oneWei["challengeMessage"]!.GetValue<string>());
+
+        foreach (var path in new[] { "/api/withdrawals/preview?asset=ETH&amount=10.000000000000000001&address=" + address, null })
+        {
+            using var response = path is null ? await trader.WithdrawAsync("10.000000000000000001", address) : await trader.Http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var errors = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!.AsObject();
+            Assert.Equal(["amount"], errors.Select(e => e.Key));
+        }
+
+        Assert.Equal(("20", "0"), await trader.BalanceAsync());
+        Assert.Equal(0, (await trader.Http.GetFromJsonAsync<JsonObject>("/api/withdrawals"))!["total"]!.GetValue<int>());
     }
 
     [Theory]

@@ -19,7 +19,8 @@ public sealed class WithdrawalFlowTests(ExchangeFixture system) : IClassFixture<
         var accepted = (await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!;
         var id = accepted["id"]!.GetValue<Guid>();
         Assert.Equal("pending_approval", accepted["status"]!.GetValue<string>());
-        Assert.Equal($"Withdraw 1.5 ETH to {destination[..6]}…{destination[^4..]}", accepted["challengeMessage"]!.GetValue<string>());
+        // The first 19 and last 18 of the address's 40 hex digits fit beside "Withdraw 1.5 ETH to ", in its EIP-55 casing.
+        Assert.Equal($"Withdraw 1.5 ETH to {destination[..21]}…{destination[^18..]}", accepted["challengeMessage"]!.GetValue<string>());
         Assert.Equal(("8.5", "1.5"), await trader.BalanceAsync());
 
         var challenge = await system.PendingChallengeAsync(trader.Subject);

@@ -19,7 +19,7 @@ public class ChallengeTests
         new(RequestId, Member, Asset.Eth, BigInteger.Pow(10, 18), "0x71C7656EC7ab88b098defB751B7401B5f6d8976F", T0);
 
     private static Challenge NewChallenge() =>
-        new(ChallengeId, Withdrawal(), IdHash, SealedId, "Withdraw 1 ETH to 0x71C7…976F", T0, T0.AddMinutes(5));
+        new(ChallengeId, Withdrawal(), IdHash, SealedId, "Withdraw 1 ETH to 0x71C7656EC7ab88b098defB751B7401B5f6d8976F", T0, T0.AddMinutes(5));
 
     [Fact]
     public void A_new_challenge_is_being_sent_for_its_request()
@@ -32,7 +32,7 @@ public class ChallengeTests
         Assert.Equal(Member, c.MemberId);
         Assert.Equal(IdHash, c.IdHash);
         Assert.Equal(SealedId, c.SealedId);
-        Assert.Equal("Withdraw 1 ETH to 0x71C7…976F", c.Message);
+        Assert.Equal("Withdraw 1 ETH to 0x71C7656EC7ab88b098defB751B7401B5f6d8976F", c.Message);
         Assert.Equal(T0, c.CreatedAt);
         Assert.Equal(T0.AddMinutes(5), c.Deadline);
         Assert.Equal(ChallengeState.Sending, c.State);

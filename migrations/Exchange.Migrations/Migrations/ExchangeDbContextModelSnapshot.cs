@@ -96,6 +96,12 @@ namespace Exchange.Migrations.Migrations
                         .HasColumnType("character varying(320)")
                         .HasColumnName("email");
 
+                    b.Property<string>("Handle")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("character varying(12)")
+                        .HasColumnName("handle");
+
                     b.Property<DateTimeOffset>("LastSignInAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_sign_in_at");
@@ -118,11 +124,18 @@ namespace Exchange.Migrations.Migrations
                     b.HasIndex("Email")
                         .HasDatabaseName("ix_members_email");
 
+                    b.HasIndex("Handle")
+                        .IsUnique()
+                        .HasDatabaseName("ix_members_handle");
+
                     b.HasIndex("Subject")
                         .IsUnique()
                         .HasDatabaseName("ix_members_subject");
 
-                    b.ToTable("members", (string)null);
+                    b.ToTable("members", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_members_handle_format", "handle ~ '^EX-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$'");
+                        });
                 });
 
             modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberRole", b =>

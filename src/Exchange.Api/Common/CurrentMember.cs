@@ -6,6 +6,9 @@ public static class ExchangeClaims
 {
     public const string MemberId = "member_id";
     public const string Subject = "sub";
+
+    /// <summary>The account handle the exchange issued (<see cref="Exchange.Domain.Members.AccountHandle"/>).</summary>
+    public const string Handle = "handle";
     public const string Name = "name";
     public const string Email = "email";
     public const string Role = "role";

@@ -129,6 +129,14 @@ const Exchange = (() => {
     return session.ok && session.body.signedIn ? session.body.member : null;
   }
 
+  /**
+   * Text a member chose, safe to show: control and bidirectional override/isolate/mark characters removed
+   * (the server removes them too; this keeps a page honest whatever it is given).
+   */
+  function displayText(text) {
+    return (text || "").replace(/[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, "").trim();
+  }
+
   /** The top bar: pages this member may open, who is signed in, Sign out. */
   function navigation(me, current) {
     const nav = document.getElementById("nav");
@@ -142,7 +150,7 @@ const Exchange = (() => {
       link("/operations", "Operations", roles.includes("operator") || roles.includes("compliance")),
       link("/api-reference", "API"),
       me
-        ? el("span", { class: "who" }, el("span", { "data-testid": "signed-in-as" }, `${me.name || me.subject} · ${me.email}`),
+        ? el("span", { class: "who" }, el("span", { "data-testid": "signed-in-as" }, `${displayText(me.name) || me.subject} · ${me.handle || displayText(me.email)}`),
             el("form", { method: "post", action: "/logout" }, el("button", { type: "submit" }, "Sign out")))
         : el("span", { class: "who" }, el("a", { href: `/login?returnUrl=${encodeURIComponent(location.pathname)}` }, "Log in with VivoKey")),
     );
@@ -159,5 +167,5 @@ const Exchange = (() => {
     if (link) link.href = `/login?returnUrl=${encodeURIComponent(location.pathname + location.search.replace(/[?&]signin_error=[^&]*/, ""))}`;
   }
 
-  return { el, fill, api, statusLabels, statusBadge, when, shortHash, clearErrors, showProblem, clearOnInput, signedIn, navigation, askToSignIn };
+  return { el, fill, api, statusLabels, statusBadge, when, shortHash, clearErrors, showProblem, clearOnInput, signedIn, navigation, askToSignIn, displayText };
 })();

@@ -220,6 +220,7 @@
       return;
     }
     document.getElementById("app").hidden = false;
+    document.getElementById("my-handle").textContent = me.handle || "";
     for (const form of [document.getElementById("withdraw-form"), document.getElementById("transfer-form")]) {
       preview(form);
       submit(form);

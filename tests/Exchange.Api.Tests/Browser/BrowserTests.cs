@@ -39,7 +39,7 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         var withdraw = page.Locator("#withdraw-form");
         await withdraw.GetByLabel("Amount").FillAsync("1.25");
         await withdraw.GetByLabel("Destination address").FillAsync(destination);
-        var expected = $"Withdraw 1.25 ETH to {destination[..6]}…{destination[^4..]}";
+        var expected = $"Withdraw 1.25 ETH to {destination[..20]}…{destination[^18..]}";
         await Expect(page.Locator("#withdraw-message")).ToHaveTextAsync(expected);
         await BrowserSession.ScreenshotAsync(page, "trader-withdraw-preview");
 
@@ -75,7 +75,7 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
     [Fact]
     public async Task A_refused_withdrawal_shows_each_message_beside_its_field_and_changes_nothing()
     {
-        var (_, name, email) = await system.NewMemberAsync("Grace Hopper");
+        var (_, name, _) = await system.NewMemberAsync("Grace Hopper");
         await using var browser = await system.NewSessionAsync();
         var page = await browser.SignInAsync(name);
         await page.GetByLabel("Amount (ETH)").FillAsync("5");
@@ -111,7 +111,9 @@ public sealed class BrowserTests(BrowserFixture system) : IClassFixture<BrowserF
         // A transfer to oneself: the message sits beside the receiver.
         var transfer = page.Locator("#transfer-form");
         await transfer.GetByLabel("Amount").FillAsync("1");
-        await transfer.GetByLabel("Receiver's email or VivoKey id").FillAsync(email);
+        var handle = await page.GetByTestId("my-handle").TextContentAsync();
+        Assert.Matches("^EX-[0-9A-Z]{4}-[0-9A-Z]{4}$", handle);
+        await transfer.GetByLabel("Receiver's account handle").FillAsync(handle!);
         await transfer.GetByRole(AriaRole.Button, new() { Name = "Transfer, then tap your VivoKey" }).ClickAsync();
         await Expect(page.Locator("#transfer-to-error")).ToContainTextAsync("another member");
         await Expect(page.GetByTestId("held-ETH")).ToHaveTextAsync("0");

@@ -1,4 +1,6 @@
 using Exchange.Api.Infrastructure.Chain;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
 
 namespace Exchange.Api.Tests.Chain;
 
@@ -56,8 +58,12 @@ public class EthereumAddressTests
     }
 
     [Fact]
-    public void Shorten_keeps_the_prefix_four_digits_and_the_last_four()
+    public void The_phone_shows_an_address_typed_in_lowercase_with_its_EIP55_casing()
     {
-        Assert.Equal("0x71C7\u2026976F", EthereumAddress.Shorten(Checksummed));
+        Assert.True(EthereumAddress.IsValid(Checksummed.ToLowerInvariant(), out var checksummed, out _));
+
+        var message = ChallengeMessage.ForWithdrawal(Amounts.Parse("1.5", Asset.Eth), Asset.Eth, checksummed);
+
+        Assert.Equal("Withdraw 1.5 ETH to 0x71C7656EC7ab88b098d\u2026751B7401B5f6d8976F", message);
     }
 }

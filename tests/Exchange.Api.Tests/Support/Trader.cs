@@ -10,6 +10,9 @@ public sealed class Trader(ExchangeFixture system, string subject, string email)
     public string Subject { get; } = subject;
     public string Email { get; } = email;
 
+    /// <summary>The account handle the exchange issued ("EX-7KQ2-9M4D"), as <c>/api/me</c> showed it at sign-in.</summary>
+    public string Handle { get; private set; } = "";
+
     private readonly CookieContainer _cookies = new();
 
     public HttpClient Http => field ??= On(system.ExchangeUrl);
@@ -37,7 +40,9 @@ public sealed class Trader(ExchangeFixture system, string subject, string email)
         using var _ = response;
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"sign-in ended at {response.RequestMessage?.RequestUri}: {(int)response.StatusCode} {body}");
         Assert.True(body.StartsWith('{'), $"sign-in ended at {response.RequestMessage?.RequestUri}: {body[..Math.Min(body.Length, 600)]}");
-        Assert.Equal(Subject, JsonNode.Parse(body)!["subject"]!.GetValue<string>());
+        var me = JsonNode.Parse(body)!;
+        Assert.Equal(Subject, me["subject"]!.GetValue<string>());
+        Handle = me["handle"]!.GetValue<string>();
     }
 
     public async Task CreditAsync(string amount, string asset = "ETH")

@@ -22,21 +22,22 @@ public static partial class ApiDocument
         ["GET /login"] = new("Account", "Start \"Log in with VivoKey\"",
             "Sends the browser to VivoKey (OpenID Connect code flow with PKCE). `login_hint` is passed on; `returnUrl` must be a local path."),
         ["POST /logout"] = new("Account", "End the session"),
-        ["GET /api/me"] = new("Account", "The signed-in member: subject, name, email and roles"),
+        ["GET /api/me"] = new("Account", "The signed-in member: subject, account handle, name, email and roles"),
         ["GET /api/session"] = new("Account", "Whether anyone is signed in, and who", "200 for visitors too: `{ signedIn: false, member: null }`."),
         ["GET /api/balances"] = new("Balances", "The member's balances per asset: available and held"),
         ["POST /api/dev/credit"] = new("Balances", "Credit the caller (development only)", "For demos and tests; mapped only where Exchange:DevCreditEndpoint is on (by default in Development only), refused in Production."),
         ["POST /api/withdrawals"] = new("Withdrawals", "Ask to withdraw to an outside address",
             "Holds the funds and challenges the member's VivoKey. Nothing moves until they tap. Refused with 400 and `errors[field]` for an unknown asset, " +
-            "an amount ≤ 0 or with too many decimals, or an address that is not 0x + 40 hex digits or fails its EIP-55 checksum; 409 when the amount is over the available balance. " +
+            "an amount ≤ 0, with too many decimals or too long to show beside 24 hex digits of the address on the phone, or an address that is not 0x + 40 hex digits or fails its EIP-55 checksum; 409 when the amount is over the available balance. " +
             "Send an `Idempotency-Key` header to make a retry safe."),
         ["GET /api/withdrawals/preview"] = new("Withdrawals", "Preview the words the member's phone will show",
             "Checked by the same rules as the request; creates, holds and audits nothing."),
         ["GET /api/withdrawals"] = new("Withdrawals", "The member's own withdrawals, newest first, paged"),
         ["GET /api/withdrawals/{id}"] = new("Withdrawals", "One withdrawal, to its owner, with its status history"),
         ["POST /api/withdrawals/{id}/cancel"] = new("Withdrawals", "Cancel a withdrawal while it waits for the tap"),
-        ["POST /api/transfers"] = new("Transfers", "Ask to send funds to another member (by email or VivoKey subject)",
-            "Like a withdrawal: held, challenged, and settled inside the ledger once the member taps."),
+        ["POST /api/transfers"] = new("Transfers", "Ask to send funds to another member (by account handle or VivoKey subject, never email)",
+            "Like a withdrawal: held, challenged, and settled inside the ledger once the member taps. `to` is the receiver's account handle " +
+            "(`EX-7KQ2-9M4D`: any letter case, the dashes required) or VivoKey subject; an email, which VivoKey does not verify, is refused with 400 naming `to`."),
         ["GET /api/transfers/preview"] = new("Transfers", "Preview the words the member's phone will show"),
         ["GET /api/transfers/{id}"] = new("Transfers", "One transfer, to its sender"),
         ["GET /api/events"] = new("Withdrawals", "Live status of the member's requests (Server-Sent Events)",

@@ -15,10 +15,6 @@ public static class Session
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/api/session", (ClaimsPrincipal user) =>
             user.Identity?.IsAuthenticated == true && user.FindFirstValue(ExchangeClaims.Subject) is { } subject
-                ? new View(true, new SignIn.Me(
-                    subject,
-                    user.FindFirstValue(ExchangeClaims.Name) ?? "",
-                    user.FindFirstValue(ExchangeClaims.Email) ?? "",
-                    user.FindAll(ExchangeClaims.Role).Select(c => c.Value).ToList()))
+                ? new View(true, SignIn.Me.Of(user, subject))
                 : new View(false, null)).AllowAnonymous();
 }

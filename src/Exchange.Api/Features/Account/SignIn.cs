@@ -3,6 +3,8 @@ using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
+using Exchange.Domain.Common;
+using Exchange.Domain.Members;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
@@ -40,7 +42,16 @@ public sealed class RoleOptions
 /// </summary>
 public static class SignIn
 {
-    public sealed record Me(string Subject, string Name, string Email, IReadOnlyList<string> Roles);
+    /// <summary>Who is signed in: <c>handle</c> is the account handle others transfer to; name and email are shown cleaned.</summary>
+    public sealed record Me(string Subject, string Handle, string Name, string Email, IReadOnlyList<string> Roles)
+    {
+        public static Me Of(ClaimsPrincipal user, string subject) => new(
+            subject,
+            user.FindFirstValue(ExchangeClaims.Handle) ?? "",
+            DisplayText.Clean(user.FindFirstValue(ExchangeClaims.Name)),
+            DisplayText.Clean(user.FindFirstValue(ExchangeClaims.Email), 320),
+            user.FindAll(ExchangeClaims.Role).Select(c => c.Value).ToList());
+    }
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -61,11 +72,7 @@ public static class SignIn
             return Results.LocalRedirect("/");
         }).RequireAuthorization();
 
-        app.MapGet("/api/me", (ClaimsPrincipal user) => new Me(
-            user.Subject(),
-            user.FindFirstValue(ExchangeClaims.Name) ?? "",
-            user.FindFirstValue(ExchangeClaims.Email) ?? "",
-            user.FindAll(ExchangeClaims.Role).Select(c => c.Value).ToList())).RequireAuthorization();
+        app.MapGet("/api/me", (ClaimsPrincipal user) => Me.Of(user, user.Subject())).RequireAuthorization();
     }
 
     /// <summary>
@@ -96,6 +103,9 @@ public static class SignIn
 
         oidc.MapInboundClaims = false;
         oidc.GetClaimsFromUserInfoEndpoint = true;
+        // Name and email reach the session cleaned, from OnSignedInAsync; the raw userinfo values must not follow them in.
+        oidc.ClaimActions.Remove(ExchangeClaims.Name);
+        oidc.ClaimActions.Remove(ExchangeClaims.Email);
         oidc.SaveTokens = false;
         // RS256 only: accepting HS256 too would invite algorithm confusion.
         oidc.TokenValidationParameters.ValidAlgorithms = ["RS256"];
@@ -148,13 +158,7 @@ public static class SignIn
         var now = clock.GetUtcNow();
 
         db.Actor = Actors.Member(subject);
-        await db.Database.ExecuteSqlAsync(
-            $"""
-            INSERT INTO members (id, subject, name, email, created_at, last_sign_in_at)
-            VALUES ({Guid.CreateVersion7()}, {subject}, {name}, {email}, {now}, {now})
-            ON CONFLICT (subject) DO UPDATE SET name = excluded.name, email = excluded.email, last_sign_in_at = excluded.last_sign_in_at
-            """, ct);
-        var member = await db.Members.AsNoTracking().SingleAsync(m => m.Subject == subject, ct);
+        var member = await MemberRecords.RecordSignInAsync(db, subject, name, email, now, AccountHandle.New, ct);
         db.Audit("member.signed_in", $"member:{member.Id}", new { subject }, now);
 
         var response = context.ProtocolMessage;
@@ -163,6 +167,17 @@ public static class SignIn
 
         var identity = (ClaimsIdentity)principal.Identity!;
         identity.AddClaim(new Claim(ExchangeClaims.MemberId, member.Id.ToString()));
+        identity.AddClaim(new Claim(ExchangeClaims.Handle, member.Handle));
+        // The session carries the cleaned name and email, as stored, not VivoKey's raw claims.
+        foreach (var (type, value) in new[] { (ExchangeClaims.Name, member.Name), (ExchangeClaims.Email, member.Email) })
+        {
+            foreach (var raw in identity.FindAll(type).ToList())
+            {
+                identity.RemoveClaim(raw);
+            }
+
+            identity.AddClaim(new Claim(type, value));
+        }
         foreach (var role in await grants.ApplyAsync(member.Id, subject, email, ct))
         {
             identity.AddClaim(new Claim(ExchangeClaims.Role, role));

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Api.Features.Transfers;
 
-/// <summary>One transfer, to its sender only: like a withdrawal without the chain fields.</summary>
+/// <summary>One transfer, to its sender only: like a withdrawal without the chain fields; <c>to</c> is the receiver's handle.</summary>
 public static class GetTransfer
 {
     public sealed record Query(Guid MemberId, Guid Id) : IQuery<View>;
@@ -31,7 +31,7 @@ public static class GetTransfer
             var receiver = await db.Members.AsNoTracking().SingleAsync(m => m.Id == transfer.ToMemberId, cancellationToken);
             var history = await StatusHistory.ForAsync(db, transfer.AuditSubject, cancellationToken);
             var asset = Asset.Find(transfer.Asset)!;
-            return new View(transfer.Id, transfer.Asset, Amounts.Format(transfer.Amount, asset), receiver.Email,
+            return new View(transfer.Id, transfer.Asset, Amounts.Format(transfer.Amount, asset), receiver.Handle,
                 transfer.Status.ToWire(), transfer.Error, transfer.CreatedAt, history);
         }
     }

@@ -1,5 +1,6 @@
 using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using FluentValidation;
 
@@ -20,6 +21,6 @@ public static class PreviewTransfer
             await rules.ValidateAndThrowAsync(new RequestTransfer.Command(sender, asset, amount, to, null), ct);
             var receiver = await RequestTransfer.ReceiverAsync(db, sender, to!, ct);
             var known = Asset.Find(asset)!;
-            return new Preview(RequestTransfer.MessageFor(known, Amounts.Parse(amount!, known), receiver));
+            return new Preview(ChallengeMessage.ForTransfer(Amounts.Parse(amount!, known), known, receiver.Handle));
         }).RequireAuthorization();
 }

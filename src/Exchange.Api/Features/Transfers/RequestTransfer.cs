@@ -5,6 +5,7 @@ using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
+using Exchange.Domain.Members;
 using Exchange.Domain.Transfers;
 using FluentValidation;
 using FluentValidation.Results;
@@ -13,7 +14,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Api.Features.Transfers;
 
-/// <summary>A trader sends funds to another member (by email or VivoKey subject), once they tap.</summary>
+/// <summary>
+/// A trader sends funds to another member, once they tap. The receiver is named by the account handle
+/// the exchange issued (or the VivoKey subject), never by email: VivoKey does not verify emails and two
+/// members may share one, so an email could not say who gets the money.
+/// </summary>
 public static class RequestTransfer
 {
     public sealed record Body(string? Asset, string? Amount, string? To);
@@ -31,7 +36,7 @@ public static class RequestTransfer
         public Validator()
         {
             this.AssetAndAmount(c => c.Asset, c => c.Amount);
-            RuleFor(c => c.To).NotEmpty().WithMessage("Name the receiver by email or VivoKey subject.").MaximumLength(320);
+            RuleFor(c => c.To).NotEmpty().WithMessage(NameTheReceiver).MaximumLength(255);
         }
     }
 
@@ -49,30 +54,42 @@ public static class RequestTransfer
             db.Transfers.Add(transfer);
             LogFields.NameRequest(transfer.Kind, transfer.Id);
             await ledger.HoldAsync(transfer, cancellationToken);
-            var message = MessageFor(asset, amount, receiver);
+            var message = ChallengeMessage.ForTransfer(amount, asset, receiver.Handle);
             challenges.Issue(transfer, message);
             db.Audit("transfer.requested", transfer.AuditSubject, new
             {
                 asset = asset.Code,
                 amount = Amounts.Format(amount, asset),
                 to = receiver.Subject,
+                toHandle = receiver.Handle,
                 status = transfer.Status.ToWire(),
             }, transfer.CreatedAt);
             return new Response(transfer.Id, transfer.Status.ToWire(), message);
         }
     }
 
-    /// <summary>The receiver named by email or subject; refused when unknown or the sender themself.</summary>
+    private const string NameTheReceiver = "Name the receiver by their account handle (EX-XXXX-XXXX, shown on their page) or VivoKey subject.";
+
+    /// <summary>
+    /// The receiver named by handle (any letter case, with its dashes) or exact subject; refused when it
+    /// looks like an email, is unknown, or is the sender themself. A handle wins over a subject spelt alike.
+    /// </summary>
     public static async Task<Member> ReceiverAsync(ExchangeDbContext db, Guid sender, string to, CancellationToken cancellationToken)
     {
         to = to.Trim();
-        var receiver = await db.Members.AsNoTracking()
-            .Where(m => m.Subject == to || m.Email.ToLower() == to.ToLower())
-            .OrderBy(m => m.Subject == to ? 0 : 1)
-            .FirstOrDefaultAsync(cancellationToken);
+        if (to.Contains('@', StringComparison.Ordinal))
+        {
+            throw new ValidationException([new ValidationFailure(nameof(Command.To),
+                "Transfers never go to an email: VivoKey does not verify it and two members may share one. " + NameTheReceiver)]);
+        }
+
+        var members = db.Members.AsNoTracking();
+        var receiver = AccountHandle.TryParse(to, out var handle)
+            ? await members.Where(m => m.Handle == handle || m.Subject == to).OrderBy(m => m.Handle == handle ? 0 : 1).FirstOrDefaultAsync(cancellationToken)
+            : await members.SingleOrDefaultAsync(m => m.Subject == to, cancellationToken);
         if (receiver is null)
         {
-            throw new ValidationException([new ValidationFailure(nameof(Command.To), "No member of this exchange has that email or subject.")]);
+            throw new ValidationException([new ValidationFailure(nameof(Command.To), "No member of this exchange has that account handle or subject.")]);
         }
 
         if (receiver.Id == sender)
@@ -82,10 +99,6 @@ public static class RequestTransfer
 
         return receiver;
     }
-
-    /// <summary>The words on the member's phone; the preview shows the same before the request is made.</summary>
-    public static string MessageFor(Asset asset, System.Numerics.BigInteger amount, Member receiver) =>
-        ChallengeMessage.Build("Send", Amounts.Format(amount, asset), asset.Code, string.IsNullOrWhiteSpace(receiver.Name) ? receiver.Email : receiver.Name);
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/api/transfers", async (Body body, HttpContext http, IMediator mediator) =>

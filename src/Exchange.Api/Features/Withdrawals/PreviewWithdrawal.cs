@@ -1,4 +1,5 @@
 using Exchange.Api.Infrastructure.Chain;
+using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using FluentValidation;
 
@@ -19,6 +20,6 @@ public static class PreviewWithdrawal
             await rules.ValidateAndThrowAsync(new RequestWithdrawal.Command(Guid.Empty, asset, amount, address, null), ct);
             var known = Asset.Find(asset)!;
             EthereumAddress.IsValid(address!, out var checksummed, out _);
-            return new Preview(RequestWithdrawal.MessageFor(known, Amounts.Parse(amount!, known), checksummed));
+            return new Preview(ChallengeMessage.ForWithdrawal(Amounts.Parse(amount!, known), known, checksummed));
         }).RequireAuthorization();
 }

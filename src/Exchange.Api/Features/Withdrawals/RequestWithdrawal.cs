@@ -40,6 +40,17 @@ public static class RequestWithdrawal
                     context.AddFailure(nameof(Command.Address), $"The address {error}.");
                 }
             });
+            RuleFor(c => c.Amount).Custom((amount, context) =>
+            {
+                // Checked here, with the other rules, so the request and its preview both refuse it before anything is held.
+                var asset = Asset.Find(context.InstanceToValidate.Asset);
+                if (asset is not null && AmountRules.Check(asset.Code, amount) is null
+                    && !ChallengeMessage.FitsWithdrawal(Amounts.Parse(amount!, asset), asset))
+                {
+                    context.AddFailure(nameof(Command.Amount),
+                        $"The amount is too long to show on your phone beside the address: at most {ChallengeMessage.LongestWithdrawalAmount(asset)} characters.");
+                }
+            });
             RuleFor(c => c.IdempotencyKey).MaximumLength(200);
         }
     }
@@ -58,7 +69,7 @@ public static class RequestWithdrawal
             db.Withdrawals.Add(withdrawal);
             LogFields.NameRequest(withdrawal.Kind, withdrawal.Id);
             await ledger.HoldAsync(withdrawal, cancellationToken);
-            var message = MessageFor(asset, amount, address);
+            var message = ChallengeMessage.ForWithdrawal(amount, asset, address);
             challenges.Issue(withdrawal, message);
             db.Audit("withdrawal.requested", withdrawal.AuditSubject, new
             {
@@ -70,10 +81,6 @@ public static class RequestWithdrawal
             return new Response(withdrawal.Id, withdrawal.Status.ToWire(), message);
         }
     }
-
-    /// <summary>The words on the member's phone; the preview shows the same before the request is made.</summary>
-    public static string MessageFor(Asset asset, System.Numerics.BigInteger amount, string checksummedAddress) =>
-        ChallengeMessage.Build("Withdraw", Amounts.Format(amount, asset), asset.Code, EthereumAddress.Shorten(checksummedAddress));
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/api/withdrawals", async (Body body, HttpContext http, IMediator mediator) =>

@@ -96,14 +96,7 @@ public sealed class SigningEvidence(ExchangeDbContext db, TimeProvider clock, IL
             return null;
         }
 
-        try
-        {
-            return RequestWithdrawal.MessageFor(asset, withdrawal.Amount, withdrawal.ToAddress);
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
-        {
-            return null;
-        }
+        return ChallengeMessage.TryForWithdrawal(withdrawal.Amount, asset, withdrawal.ToAddress, out var message) ? message : null;
     }
 
     /// <summary>One hold of exactly the amount, for this member and asset, and nothing since that gave it back or spent it.</summary>

@@ -37,16 +37,4 @@ public static class EthereumAddress
         error = null;
         return true;
     }
-
-    /// <summary>"0x71C7656EC7ab88b098defB751B7401B5f6d8976F" → "0x71C7…976F", for messages with little room.</summary>
-    public static string Shorten(string checksummed)
-    {
-        ArgumentNullException.ThrowIfNull(checksummed);
-        if (checksummed.Length < 10)
-        {
-            throw new ArgumentException("Too short to be an address.", nameof(checksummed));
-        }
-
-        return string.Concat(checksummed.AsSpan(0, 6), "\u2026", checksummed.AsSpan(checksummed.Length - 4));
-    }
 }

@@ -8,6 +8,10 @@ public sealed class Member
     /// <summary>The VivoKey subject ("sub"): who the member is, whatever their name or email become.</summary>
     public string Subject { get; set; } = "";
 
+    /// <summary>The account handle the exchange issued ("EX-7KQ2-9M4D"): how transfers address the member.</summary>
+    public string Handle { get; set; } = "";
+
+    /// <summary>As VivoKey passed it on (unverified), with control and bidirectional characters removed.</summary>
     public string Name { get; set; } = "";
     public string Email { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }

@@ -162,10 +162,12 @@ public sealed class ExchangeDbContext : DbContext, IDataProtectionKeyContext
 
         model.Entity<Member>(e =>
         {
-            e.ToTable("members");
+            e.ToTable("members", t => t.HasCheckConstraint("ck_members_handle_format", "handle ~ '^EX-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$'"));
             e.HasKey(m => m.Id);
             e.HasIndex(m => m.Subject).IsUnique();
             e.HasIndex(m => m.Email);
+            e.HasIndex(m => m.Handle).IsUnique();
+            e.Property(m => m.Handle).HasMaxLength(Exchange.Domain.Members.AccountHandle.Length);
             e.Property(m => m.Subject).HasMaxLength(255);
             e.Property(m => m.Name).HasMaxLength(255);
             e.Property(m => m.Email).HasMaxLength(320);
