@@ -10,8 +10,8 @@ namespace Exchange.Api.Features.Account;
 
 /// <summary>
 /// The compliance and operator roles: granted by configuration to VivoKey subjects (never to an email, which
-/// VivoKey does not verify), stored in member_roles, and audited when they change. Configuration is applied at start-up for
-/// every known member and at each sign-in for the one signing in; a session re-reads its roles
+/// VivoKey does not verify), stored in member_roles, and audited when they change. Configuration is applied at
+/// start-up for every known member and at each sign-in for the one signing in; a session re-reads its roles
 /// from the database every minute, so a revoked role stops working without waiting for the cookie.
 /// </summary>
 public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> options, TimeProvider clock, ILogger<RoleGrants> logger)
@@ -23,6 +23,7 @@ public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> optio
 
     /// <summary>The reason of a revoked role whose entry left the configuration.</summary>
     public const string NoLongerConfigured = "no longer granted by configuration";
+
     private static readonly TimeSpan SessionRecheck = TimeSpan.FromMinutes(1);
     private const string CheckedAtItem = ".roles_checked_at";
 
@@ -72,7 +73,7 @@ public sealed class RoleGrants(ExchangeDbContext db, IOptions<RoleOptions> optio
     {
         foreach (var (setting, entry) in options.Value.NotSubjects())
         {
-            // Production refuses such an entry before this runs; elsewhere it is ignored, visibly.
+            // Outside Development and Testing the guard refuses such an entry before this runs; here it is ignored, visibly.
             logger.LogWarning("{Setting} lists {Entry}, which is not a VivoKey subject: it grants no role (VivoKey does not verify emails). List the staff member's VivoKey subject instead.", setting, entry);
         }
 
