@@ -1,4 +1,5 @@
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Common;
 using FluentValidation;
@@ -21,5 +22,5 @@ public static class PreviewTransfer
             var receiver = await RequestTransfer.ReceiverAsync(db, sender, to!, ct);
             var known = Asset.Find(asset)!;
             return new Preview(RequestTransfer.MessageFor(known, Amounts.Parse(amount!, known), receiver));
-        }).RequireAuthorization();
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview);
 }

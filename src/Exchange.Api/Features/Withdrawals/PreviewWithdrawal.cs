@@ -1,3 +1,5 @@
+using Exchange.Api.Common.Http;
+using Exchange.Api.Features.Requests;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Domain.Common;
 using FluentValidation;
@@ -14,11 +16,13 @@ public static class PreviewWithdrawal
     public sealed record Preview(string ChallengeMessage);
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet("/api/withdrawals/preview", async (string? asset, string? amount, string? address, IValidator<RequestWithdrawal.Command> rules, CancellationToken ct) =>
+        app.MapGet("/api/withdrawals/preview", async (string? asset, string? amount, string? address, IValidator<RequestWithdrawal.Command> rules, RequestLimits limits, CancellationToken ct) =>
         {
             await rules.ValidateAndThrowAsync(new RequestWithdrawal.Command(Guid.Empty, asset, amount, address, null), ct);
             var known = Asset.Find(asset)!;
             EthereumAddress.IsValid(address!, out var checksummed, out _);
-            return new Preview(RequestWithdrawal.MessageFor(known, Amounts.Parse(amount!, known), checksummed));
-        }).RequireAuthorization();
+            var value = Amounts.Parse(amount!, known);
+            limits.EnsureAtLeastMinimum(known, value);
+            return new Preview(RequestWithdrawal.MessageFor(known, value, checksummed));
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview);
 }
