@@ -54,9 +54,11 @@ public static class RateLimits
     public static void UseForSignIn(WebApplication app)
     {
         var limits = Options(app);
-        var callback = app.Services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(OpenIdConnectDefaults.AuthenticationScheme).CallbackPath;
+        // Read at the first request, not while the host is built: a command-line tool never configures sign-in.
+        var callback = new Lazy<PathString>(() =>
+            app.Services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(OpenIdConnectDefaults.AuthenticationScheme).CallbackPath);
         app.UseRateLimiter(Refusing(PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            http.Request.Path.Equals("/login", StringComparison.OrdinalIgnoreCase) || http.Request.Path.Equals(callback, StringComparison.OrdinalIgnoreCase)
+            http.Request.Path.Equals("/login", StringComparison.OrdinalIgnoreCase) || http.Request.Path.Equals(callback.Value, StringComparison.OrdinalIgnoreCase)
                 ? PerMinute("sign-in:" + Address(http), limits.SignInPerAddressPerMinute)
                 : NoLimit)));
     }
