@@ -104,6 +104,7 @@ public static partial class ExchangeApp
         services.Configure<ReconcilerOptions>(configuration.GetSection(ReconcilerOptions.Section));
         services.Configure<RoleOptions>(configuration.GetSection(RoleOptions.Section));
         services.Configure<RefusalAuditOptions>(configuration.GetSection(RefusalAuditOptions.Section));
+        services.AddOptions<RequestLimitOptions>().Bind(configuration.GetSection("Exchange")).Validate(o => o.Problem() is null, "Exchange:MaxPendingPerMember or Exchange:MinimumWithdrawal is not valid.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
@@ -138,6 +139,8 @@ public static partial class ExchangeApp
         services.AddScoped<AfterCommit>();
         services.AddScoped<LedgerPostings>();
         services.AddScoped<ChallengeIssuer>();
+        services.AddScoped<RequestLimits>();
+        services.AddRateLimiter(_ => { }); // The limiters themselves: RateLimits.UseForSignIn and UseForMoney.
         services.AddScoped<RequestOutcomes>();
         services.AddScoped<OperatorActionExecution>();
         services.AddScoped<JobScheduler>();
@@ -208,8 +211,10 @@ public static partial class ExchangeApp
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         Pages.UseAssets(app);
+        RateLimits.UseForSignIn(app);
         app.UseAuthentication();
         app.UseAuthorization();
+        RateLimits.UseForMoney(app);
         app.Use(async (http, next) =>
         {
             // Whoever is signed in is the actor of the audit events this request writes.

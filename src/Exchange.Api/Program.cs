@@ -19,8 +19,19 @@ catch (StartupRefusedException refused)
 //   Exchange.Api reconcile          runs one reconciler pass now (the running instances do the work it enqueues).
 //   Exchange.Api migrate            brings the schema up to date as ConnectionStrings:ExchangeOwner, then exits
 //                                   (a deployment's step before the instances start with Exchange:MigrateOnStartup=false).
+//   Exchange.Api audit-checkpoint [--output FILE]
+//                                   seals what has committed, then prints the audit chain's head signed with
+//                                   Audit:CheckpointSigningKey (JSON), to keep outside the database.
+//   Exchange.Api audit verify --checkpoint FILE
+//                                   exits 0 when today's audit trail extends the checkpoint (Audit:CheckpointVerifyKey);
+//                                   1 naming the first problem when it does not; 2 when it cannot check.
 static async Task<int> RunAsync(string[] args)
 {
+    if (args.Length > 0 && args[0] is "audit-checkpoint" or "audit")
+    {
+        return await RunAuditAsync(args);
+    }
+
     if (args.Length > 0 && args[0] is "check-invariants" or "reconcile" or "migrate")
     {
         var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -50,6 +61,44 @@ static async Task<int> RunAsync(string[] args)
 
     await ExchangeApp.Build(args).RunAsync();
     return 0;
+}
+
+static async Task<int> RunAuditAsync(string[] args)
+{
+    string? checkpoint = null;
+    string? output = null;
+    var rest = args[1..];
+    if (args[0] == "audit")
+    {
+        checkpoint = args.Length >= 4 && args[1] == "verify" && args[2] == "--checkpoint" ? args[3] : null;
+        rest = args.Length >= 4 ? args[4..] : [];
+    }
+    else if (rest.Length > 0 && rest[0] == "--output")
+    {
+        output = rest.Length > 1 ? rest[1] : null;
+        rest = rest.Length > 1 ? rest[2..] : [];
+    }
+
+    if (args[0] == "audit" ? checkpoint is null : args.Length > 1 && args[1] == "--output" && output is null)
+    {
+        await Console.Error.WriteLineAsync("Usage: Exchange.Api audit-checkpoint [--output FILE] | Exchange.Api audit verify --checkpoint FILE");
+        return Exchange.Api.Features.Audit.AuditCheckpointCommand.Unusable;
+    }
+
+    var tool = ExchangeApp.Build(rest, builder =>
+    {
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Exchange:RunJobs"] = "false",
+            ["Exchange:ServeApi"] = "false",
+            ["Exchange:MigrateOnStartup"] = "false",
+        });
+        // stdout carries the checkpoint or the verdict alone.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+    });
+    return checkpoint is not null
+        ? await Exchange.Api.Features.Audit.AuditCheckpointCommand.VerifyAsync(tool.Services, checkpoint)
+        : await Exchange.Api.Features.Audit.AuditCheckpointCommand.CheckpointAsync(tool.Services, output);
 }
 
 /// <summary>The entry point; public so test hosts can name the assembly.</summary>

@@ -111,6 +111,13 @@ public sealed class BenchSystem : IAsyncDisposable
             ["Ethereum__HotWalletPrivateKey"] = HotWalletKey,
             // The bench runs the reconciler's passes itself, so a scheduled pass never overlaps a measured one.
             ["Reconciler__Cron"] = "0 0 1 1 *",
+            // The bench is the scripted flood the limits stop: it measures the exchange, not them.
+            ["RateLimits__MoneyPerMemberPerMinute"] = "0",
+            ["RateLimits__PreviewsPerMemberPerMinute"] = "0",
+            ["RateLimits__MoneyPerAddressPerMinute"] = "0",
+            ["RateLimits__SignInPerAddressPerMinute"] = "0",
+            ["Exchange__MaxPendingPerMember"] = "1000000",
+            ["Exchange__MinimumWithdrawal__ETH"] = "0.000000000000000001",
             ["Logging__LogLevel__Default"] = "Warning",
         });
         _processes.Add(exchange);

@@ -64,6 +64,10 @@ namespace Exchange.Migrations.Migrations
                         .HasColumnType("character varying(100)")
                         .HasColumnName("operation");
 
+                    b.Property<string>("RequestHash")
+                        .HasColumnType("text")
+                        .HasColumnName("request_hash");
+
                     b.Property<string>("ResponseJson")
                         .IsRequired()
                         .HasColumnType("jsonb")

@@ -13,6 +13,12 @@ public interface IIdempotent : ITransactional
     string Operation { get; }
 }
 
+/// <summary>The request is well formed but cannot be done as asked (HTTP 422), e.g. an amount under the minimum.</summary>
+public sealed class UnprocessableException(string message, string field) : Exception(message)
+{
+    public string Field { get; } = field;
+}
+
 public sealed class NotFoundException(string message) : Exception(message);
 
 /// <summary>The thing exists, but it is not the caller's (HTTP 403).</summary>

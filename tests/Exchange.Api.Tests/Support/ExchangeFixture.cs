@@ -190,6 +190,13 @@ public class ExchangeFixture : IAsyncLifetime
             // Tests post many refused requests from one address; the rate limit has a test class of its own.
             ["RefusalAudit:PerKeyPerMinute"] = "1000",
             ["RefusalAudit:PerMinute"] = "10000",
+            // Tests, the soak and the crash runs send many requests per trader at once; AbuseLimitTests runs the real defaults.
+            ["RateLimits:MoneyPerMemberPerMinute"] = "100000",
+            ["RateLimits:PreviewsPerMemberPerMinute"] = "100000",
+            ["RateLimits:MoneyPerAddressPerMinute"] = "1000000",
+            ["RateLimits:SignInPerAddressPerMinute"] = "100000",
+            ["Exchange:MaxPendingPerMember"] = "100000",
+            ["Exchange:MinimumWithdrawal:ETH"] = "0.000000000000000001",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Exchange"] = "Information",
         };

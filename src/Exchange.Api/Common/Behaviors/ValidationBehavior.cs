@@ -8,9 +8,18 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
     : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
+    /// <summary>The longest Idempotency-Key kept (the column's width); a longer one is refused, not truncated.</summary>
+    public const int MaxIdempotencyKeyLength = 200;
+
     public async ValueTask<TResponse> Handle(TMessage message, MessageHandlerDelegate<TMessage, TResponse> next, CancellationToken cancellationToken)
     {
         var failures = new List<FluentValidation.Results.ValidationFailure>();
+        // Every command that takes the header, in one place: named as the header, not as the command's property.
+        if (message is IIdempotent { IdempotencyKey.Length: > MaxIdempotencyKeyLength })
+        {
+            failures.Add(new("Idempotency-Key", $"The Idempotency-Key header is limited to {MaxIdempotencyKeyLength} characters."));
+        }
+
         foreach (var validator in validators)
         {
             var result = await validator.ValidateAsync(message, cancellationToken);

@@ -19,6 +19,7 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
             InvalidTransitionException t => (409, t.Message, null),
             DomainException d => (400, d.Message, null),
             ConflictException c => (409, c.Message, c.Field is null ? null : new Dictionary<string, string[]> { [c.Field] = [c.Message] }),
+            UnprocessableException u => (422, u.Message, new Dictionary<string, string[]> { [u.Field] = [u.Message] }),
             NotFoundException n => (404, n.Message, null),
             ForbiddenException f => (403, f.Message, null),
             UnauthorizedAccessException => (401, "Sign in first.", null),
@@ -50,5 +51,7 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 
-    private static string Camel(string name) => string.IsNullOrEmpty(name) ? "request" : char.ToLowerInvariant(name[0]) + name[1..];
+    // A header's name (Idempotency-Key) is named as the client sends it; a body field's in camelCase.
+    private static string Camel(string name) =>
+        string.IsNullOrEmpty(name) ? "request" : name.Contains('-', StringComparison.Ordinal) ? name : char.ToLowerInvariant(name[0]) + name[1..];
 }

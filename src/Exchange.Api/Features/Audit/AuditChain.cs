@@ -108,8 +108,45 @@ public sealed class AuditChain(ExchangeDbContext db)
     }
 
     /// <summary>Walks the chain from its start; names the first event whose link or hash does not hold.</summary>
-    public async Task<Verification> VerifyAsync(CancellationToken cancellationToken)
+    public async Task<Verification> VerifyAsync(CancellationToken cancellationToken) => (await WalkAsync(null, cancellationToken)).Chain;
+
+    /// <summary>The newest link of the chain: its sequence, hash and when it was sealed; null before anything is sealed.</summary>
+    public async Task<(long ChainSeq, byte[] Hash, DateTimeOffset SealedAt)?> HeadAsync(CancellationToken cancellationToken)
     {
+        var head = await db.AuditEvents.AsNoTracking().Where(a => a.ChainSeq != null).OrderByDescending(a => a.ChainSeq)
+            .Select(a => new { a.ChainSeq, a.Hash, a.SealedAt }).FirstOrDefaultAsync(cancellationToken);
+        return head is null ? null : (head.ChainSeq!.Value, head.Hash!, head.SealedAt!.Value);
+    }
+
+    /// <summary>
+    /// Whether today's chain extends a head recorded outside the database (a checkpoint): the link at its sequence
+    /// still has its hash, and the whole chain holds. A rewrite re-hashed from the start is consistent in itself,
+    /// and only this comparison shows it. The message names the first problem met walking from the start.
+    /// </summary>
+    public async Task<(bool Ok, string Message)> ExtendsAsync(long chainSeq, byte[] hash, CancellationToken cancellationToken)
+    {
+        var (chain, atCheckpoint) = await WalkAsync(chainSeq, cancellationToken);
+        if (atCheckpoint is not null && !atCheckpoint.AsSpan().SequenceEqual(hash))
+        {
+            return (false, $"The audit event at chain sequence {chainSeq} no longer has the checkpoint's hash: the trail up to the checkpoint was rewritten.");
+        }
+
+        if (!chain.Ok)
+        {
+            return (false, chain.FirstBrokenSeq is { } seq
+                ? $"The audit chain is broken at event {seq}, after {chain.Checked} intact links."
+                : $"The audit chain ends at chain sequence {chain.MissingAfterChainSeq}, before the head the sealer recorded: its newest events were deleted.");
+        }
+
+        return atCheckpoint is null
+            ? (false, $"The audit chain has {chain.Checked} links, fewer than the checkpoint's {chainSeq}: events were deleted.")
+            : (true, $"The audit trail extends the checkpoint: the link at chain sequence {chainSeq} holds, and the chain is intact up to {chain.Checked}.");
+    }
+
+    /// <summary>The walk behind both: the chain's verification, and the stored hash of the link at <paramref name="capture"/> if reached.</summary>
+    private async Task<(Verification Chain, byte[]? Captured)> WalkAsync(long? capture, CancellationToken cancellationToken)
+    {
+        byte[]? captured = null;
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
@@ -130,9 +167,10 @@ public sealed class AuditChain(ExchangeDbContext db)
                 // A gap (a deleted event), a wrong link, or a hash that no longer matches the event's content.
                 if (chainSeq != expected || !prevHash.AsSpan().SequenceEqual(previous) || !Hash(previous, chainSeq, reader).AsSpan().SequenceEqual(hash))
                 {
-                    return new Verification(false, expected - 1, reader.GetInt64(0), unsealed);
+                    return (new Verification(false, expected - 1, reader.GetInt64(0), unsealed), captured);
                 }
 
+                captured = chainSeq == capture ? hash : captured;
                 previous = hash;
             }
 
@@ -141,10 +179,10 @@ public sealed class AuditChain(ExchangeDbContext db)
             var recorded = await ScalarAsync<long?>(connection, null, "SELECT (SELECT chain_seq FROM audit_chain_head WHERE id = 1)", cancellationToken);
             if (recorded is { } head && head > expected)
             {
-                return new Verification(false, expected, null, unsealed, expected);
+                return (new Verification(false, expected, null, unsealed, expected), captured);
             }
 
-            return new Verification(true, expected, null, unsealed);
+            return (new Verification(true, expected, null, unsealed), captured);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Common;
 using FluentValidation;
@@ -45,7 +46,7 @@ public static class CreditDevFunds
     {
         app.MapPost("/api/dev/credit", async (Body body, HttpContext http, IMediator mediator) =>
             Results.Ok(await mediator.Send(new Command(http.User.MemberId(), body.Asset, body.Amount, http.Request.Headers["Idempotency-Key"].FirstOrDefault()))))
-            .RequireAuthorization();
+            .RequireAuthorization().LimitedAs(RateLimitedAs.Money);
         // The trader page shows its "test funds" form only where this answers.
         app.MapGet("/api/dev", () => new { credit = "/api/dev/credit" }).RequireAuthorization();
     }

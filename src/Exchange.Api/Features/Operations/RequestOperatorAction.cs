@@ -36,7 +36,6 @@ public static class RequestOperatorAction
             RuleFor(c => c.RequestId).NotEmpty().WithMessage("Name the withdrawal or transfer by its id.");
             RuleFor(c => c.Reason).NotEmpty().WithMessage("Say why: an operator action needs a reason.")
                 .MaximumLength(500).WithMessage("The reason is limited to 500 characters.");
-            RuleFor(c => c.IdempotencyKey).MaximumLength(200);
         }
     }
 

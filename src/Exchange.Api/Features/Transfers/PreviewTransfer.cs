@@ -1,4 +1,5 @@
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
@@ -22,5 +23,5 @@ public static class PreviewTransfer
             var receiver = await RequestTransfer.ReceiverAsync(db, sender, to!, ct);
             var known = Asset.Find(asset)!;
             return new Preview(ChallengeMessage.ForTransfer(Amounts.Parse(amount!, known), known, receiver.Handle));
-        }).RequireAuthorization();
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview);
 }

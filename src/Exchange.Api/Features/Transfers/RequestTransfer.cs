@@ -1,6 +1,8 @@
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
+using Exchange.Api.Features.Requests;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Challenges;
@@ -40,7 +42,7 @@ public static class RequestTransfer
         }
     }
 
-    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, TimeProvider clock)
+    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, RequestLimits limits, TimeProvider clock)
         : ICommandHandler<Command, Response>
     {
         public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
@@ -48,6 +50,7 @@ public static class RequestTransfer
             var receiver = await ReceiverAsync(db, command.MemberId, command.To!, cancellationToken);
 
             await challenges.EnsureMemberCanBeChallengedAsync(command.MemberId, cancellationToken);
+            await limits.EnsureRoomForAnotherAsync(command.MemberId, cancellationToken);
             var asset = Asset.Find(command.Asset)!;
             var amount = Amounts.Parse(command.Amount!, asset);
             var transfer = new Transfer(Guid.CreateVersion7(), command.MemberId, asset, amount, receiver.Id, clock.GetUtcNow());
@@ -106,5 +109,5 @@ public static class RequestTransfer
             var response = await mediator.Send(new Command(
                 http.User.MemberId(), body.Asset, body.Amount, body.To, http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
             return Results.Accepted($"/api/transfers/{response.Id}", response);
-        }).RequireAuthorization();
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Money);
 }

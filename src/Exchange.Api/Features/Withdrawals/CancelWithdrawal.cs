@@ -1,4 +1,5 @@
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Common;
@@ -45,5 +46,5 @@ public static class CancelWithdrawal
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/api/withdrawals/{id:guid}/cancel", async (Guid id, HttpContext http, IMediator mediator) =>
             Results.Ok(await mediator.Send(new Command(http.User.MemberId(), id, http.Request.Headers["Idempotency-Key"].FirstOrDefault()))))
-            .RequireAuthorization();
+            .RequireAuthorization().LimitedAs(RateLimitedAs.Money);
 }

@@ -1,3 +1,5 @@
+using Exchange.Api.Common.Http;
+using Exchange.Api.Features.Requests;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
@@ -15,11 +17,13 @@ public static class PreviewWithdrawal
     public sealed record Preview(string ChallengeMessage);
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet("/api/withdrawals/preview", async (string? asset, string? amount, string? address, IValidator<RequestWithdrawal.Command> rules, CancellationToken ct) =>
+        app.MapGet("/api/withdrawals/preview", async (string? asset, string? amount, string? address, IValidator<RequestWithdrawal.Command> rules, RequestLimits limits, CancellationToken ct) =>
         {
             await rules.ValidateAndThrowAsync(new RequestWithdrawal.Command(Guid.Empty, asset, amount, address, null), ct);
             var known = Asset.Find(asset)!;
             EthereumAddress.IsValid(address!, out var checksummed, out _);
-            return new Preview(ChallengeMessage.ForWithdrawal(Amounts.Parse(amount!, known), known, checksummed));
-        }).RequireAuthorization();
+            var value = Amounts.Parse(amount!, known);
+            limits.EnsureAtLeastMinimum(known, value);
+            return new Preview(ChallengeMessage.ForWithdrawal(value, known, checksummed));
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview);
 }

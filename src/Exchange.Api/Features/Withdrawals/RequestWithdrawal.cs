@@ -1,6 +1,8 @@
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
+using Exchange.Api.Features.Requests;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.Telemetry;
@@ -51,11 +53,10 @@ public static class RequestWithdrawal
                         $"The amount is too long to show on your phone beside the address: at most {ChallengeMessage.LongestWithdrawalAmount(asset)} characters.");
                 }
             });
-            RuleFor(c => c.IdempotencyKey).MaximumLength(200);
         }
     }
 
-    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, TimeProvider clock)
+    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, RequestLimits limits, TimeProvider clock)
         : ICommandHandler<Command, Response>
     {
         public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
@@ -63,6 +64,8 @@ public static class RequestWithdrawal
             await challenges.EnsureMemberCanBeChallengedAsync(command.MemberId, cancellationToken);
             var asset = Asset.Find(command.Asset)!;
             var amount = Amounts.Parse(command.Amount!, asset);
+            limits.EnsureAtLeastMinimum(asset, amount);
+            await limits.EnsureRoomForAnotherAsync(command.MemberId, cancellationToken);
             EthereumAddress.IsValid(command.Address!, out var address, out _);
 
             var withdrawal = new Withdrawal(Guid.CreateVersion7(), command.MemberId, asset, amount, address, clock.GetUtcNow());
@@ -88,5 +91,5 @@ public static class RequestWithdrawal
             var response = await mediator.Send(new Command(
                 http.User.MemberId(), body.Asset, body.Amount, body.Address, http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
             return Results.Accepted($"/api/withdrawals/{response.Id}", response);
-        }).RequireAuthorization();
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Money);
 }

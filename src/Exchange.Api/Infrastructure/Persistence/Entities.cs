@@ -74,6 +74,10 @@ public sealed class IdempotencyRecord
     public Guid MemberId { get; set; }
     public string Key { get; set; } = "";
     public string Operation { get; set; } = "";
+
+    /// <summary>SHA-256 (hex) of the operation and the command's fields: a repeat must be the same request. Null on keys stored before it was kept.</summary>
+    public string? RequestHash { get; set; }
+
     public int StatusCode { get; set; }
     public string ResponseJson { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
