@@ -193,7 +193,7 @@ if $with_exchange && $cluster; then
   for i in 1 2; do
     url_var=API_${i}_URL
     start_exchange "API instance $i" "${!url_var}" ".data/logs/exchange-api-$i.log" \
-      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false ASPNETCORE_FORWARDEDHEADERS_ENABLED=true
+      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false
   done
   hostport() { local h=${1#*://}; echo "${h%%/*}"; }
   scripts/cluster-lb.sh .data/nginx "$(hostport "$EXCHANGE_URL")" "$(hostport "$API_1_URL")" "$(hostport "$API_2_URL")" >.data/logs/nginx.log 2>&1 &

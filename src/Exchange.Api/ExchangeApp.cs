@@ -21,10 +21,6 @@ using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using FluentValidation;
 using Hangfire;
-using Hangfire.PostgreSql;
-using Hangfire.PostgreSql.Factories;
-using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -150,8 +146,8 @@ public static class ExchangeApp
         services.AddSingleton<HotWallet>();
         services.AddSingleton<EthereumChain>();
 
-        AddAuthentication(services, configuration);
-        AddHangfire(services, connectionString, exchange);
+        WebSession.Add(services, configuration, builder.Environment);
+        JobServers.Add(services, connectionString, exchange);
         services.AddHealthChecks();
         services.AddOpenApi(ApiDocument.Configure);
         services.AddSingleton<StatusNotifications>();
@@ -187,6 +183,7 @@ public static class ExchangeApp
             scope.ServiceProvider.GetRequiredService<RoleGrants>().ApplyToAllAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
+        WebSession.UseTransport(app);
         Observability.UseRequestLogFields(app);
         // Outermost but for the log scope, so it sees the final status of every answer, the exception handler's included.
         app.Use((http, next) => RefusalAudit.MiddlewareAsync(http, () => next(http)));
@@ -195,6 +192,7 @@ public static class ExchangeApp
         Pages.UseAssets(app);
         app.UseAuthentication();
         app.UseAuthorization();
+        WebSession.UseAntiForgeryHeader(app);
         app.Use(async (http, next) =>
         {
             // Whoever is signed in is the actor of the audit events this request writes.
@@ -249,104 +247,5 @@ public static class ExchangeApp
             DashboardTitle = "Exchange jobs",
             DisplayStorageConnectionString = false,
         }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator, Roles.Compliance));
-    }
-
-    private static void AddAuthentication(IServiceCollection services, IConfiguration configuration)
-    {
-        var vivoKey = configuration.GetSection(VivoKeyOptions.Section).Get<VivoKeyOptions>() ?? new VivoKeyOptions();
-        services
-            .AddAuthentication(options =>
-            {
-                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-                options.DefaultChallengeScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-            })
-            .AddCookie(cookie =>
-            {
-                cookie.Cookie.Name = "exchange.session";
-                cookie.Cookie.HttpOnly = true;
-                cookie.Cookie.SameSite = SameSiteMode.Lax;
-                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                cookie.SlidingExpiration = true;
-                cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
-                cookie.LoginPath = "/login";
-                // The API answers 401/403; pages are sent to sign in, or answer 403.
-                cookie.Events.OnValidatePrincipal = RoleGrants.RecheckAsync;
-                cookie.Events.OnRedirectToLogin = context => Deny(context, StatusCodes.Status401Unauthorized);
-                cookie.Events.OnRedirectToAccessDenied = context => Deny(context, StatusCodes.Status403Forbidden);
-            })
-            .AddOpenIdConnect(oidc => SignIn.Configure(oidc, vivoKey));
-        services.AddAuthorization();
-    }
-
-    private static Task Deny(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
-    {
-        if (context.Request.Path.StartsWithSegments("/api") || status == StatusCodes.Status403Forbidden)
-        {
-            context.Response.StatusCode = status;
-            return Task.CompletedTask;
-        }
-
-        context.Response.Redirect(context.RedirectUri);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// A stopping server fetches no more jobs, lets running ones finish for the grace period, then cancels them;
-    /// a cancelled job goes back to its queue for another server, not to the failed list.
-    /// </summary>
-    private static void StopGracefully(BackgroundJobServerOptions server, ExchangeOptions exchange)
-    {
-        server.StopTimeout = TimeSpan.FromSeconds(Math.Max(0, exchange.ShutdownGraceSeconds));
-        server.ShutdownTimeout = server.StopTimeout + TimeSpan.FromSeconds(5);
-    }
-
-    private static void AddHangfire(IServiceCollection services, string connectionString, ExchangeOptions exchange)
-    {
-        var storageOptions = new PostgreSqlStorageOptions
-        {
-            SchemaName = Migrations.JobsSchema,
-            // Installed at start-up by the schema's owner (Migrations.Apply); the application's role cannot create tables.
-            PrepareSchemaIfNecessary = false,
-            // New work (a challenge to send, a tapped withdrawal) never waits for this poll: WorkDispatcher starts it
-            // at commit. Hangfire carries retries, the reconciler's passes and what they take up again. Plain polling:
-            // LISTEN/NOTIFY long polling was seen to leave jobs enqueued for tens of seconds here (and hangs for good
-            // when its listener connection drops: Hangfire.PostgreSql issue 410).
-            QueuePollInterval = TimeSpan.FromMilliseconds(exchange.JobPollMilliseconds),
-            DistributedLockTimeout = TimeSpan.FromMinutes(1),
-        };
-        // Storage and job activator are this host's own services, not Hangfire's process-wide statics, so
-        // two hosts in one process (the tests run several) never run each other's jobs or use each other's database.
-        services.AddSingleton<JobStorage>(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, storageOptions), storageOptions));
-        services.AddSingleton<JobActivator>(provider => new Hangfire.AspNetCore.AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire(hangfire => hangfire
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
-        if (exchange.RunJobs)
-        {
-            services.AddHostedService<AuditSealing>();
-            services.AddHostedService(provider => provider.GetRequiredService<WorkDispatcher>());
-            services.AddHostedService<ConfirmationWatcher>();
-            services.AddHostedService<ReconcilerSchedule>();
-            // Two servers, two worker pools: sending challenges (a trader is waiting for the phone to buzz) never
-            // queues behind signing and receipt-watching work, however much of that there is.
-            services.AddHangfireServer(server =>
-            {
-                server.WorkerCount = exchange.WorkerCount;
-                // The reconciler's passes (queue "default") are short and must not wait behind chain work either.
-                server.Queues = [JobScheduler.ChallengesQueue, "default"];
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:challenges";
-                StopGracefully(server, exchange);
-            });
-            services.AddHangfireServer(server =>
-            {
-                server.WorkerCount = exchange.WorkerCount;
-                server.Queues = [JobScheduler.ChainQueue];
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-                server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:chain";
-                StopGracefully(server, exchange);
-            });
-        }
     }
 }
