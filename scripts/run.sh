@@ -208,7 +208,7 @@ if $with_exchange && $cluster; then
   for i in 1 2; do
     url_var=API_${i}_URL management_var=API_${i}_MANAGEMENT_URL
     start_exchange "API instance $i" "${!url_var}" ".data/logs/exchange-api-$i.log" Exchange__ManagementUrls="${!management_var}" \
-      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false ASPNETCORE_FORWARDEDHEADERS_ENABLED=true \
+      Exchange__MigrateOnStartup=false Exchange__ServeApi=true Exchange__RunJobs=false \
       Ethereum__HotWalletAddress="$hot_wallet_address" Ethereum__HotWalletPrivateKey=""
   done
   hostport() { local h=${1#*://}; echo "${h%%/*}"; }

@@ -21,8 +21,6 @@ using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Domain.Audit;
 using FluentValidation;
 using Hangfire;
-using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -81,7 +79,7 @@ public sealed class ExchangeOptions
 }
 
 /// <summary>Builds the exchange's host; Program runs it, and tests start it on ports of their own.</summary>
-public static partial class ExchangeApp
+public static class ExchangeApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -160,8 +158,8 @@ public static partial class ExchangeApp
             exchange.RunJobs, provider.GetRequiredService<IOptions<EthereumOptions>>().Value, provider.GetRequiredService<HotWallet>));
         services.AddSingleton<EthereumChain>();
 
-        AddAuthentication(services, configuration);
-        AddHangfire(services, connectionString, exchange);
+        WebSession.Add(services, configuration, builder.Environment);
+        JobServers.Add(services, connectionString, exchange);
         services.AddHealthChecks();
         services.AddOpenApi(ApiDocument.Configure);
         services.AddSingleton<StatusNotifications>();
@@ -204,6 +202,7 @@ public static partial class ExchangeApp
             scope.ServiceProvider.GetRequiredService<RoleGrants>().ApplyToAllAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
+        WebSession.UseTransport(app);
         Observability.UseRequestLogFields(app);
         management.UseSeparation(app);
         // Outermost but for the log scope, so it sees the final status of every answer, the exception handler's included.
@@ -214,6 +213,7 @@ public static partial class ExchangeApp
         RateLimits.UseForSignIn(app);
         app.UseAuthentication();
         app.UseAuthorization();
+        WebSession.UseAntiForgeryHeader(app);
         RateLimits.UseForMoney(app);
         app.Use(async (http, next) =>
         {
@@ -269,44 +269,5 @@ public static partial class ExchangeApp
             DashboardTitle = "Exchange jobs",
             DisplayStorageConnectionString = false,
         }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator, Roles.Compliance));
-    }
-
-    private static void AddAuthentication(IServiceCollection services, IConfiguration configuration)
-    {
-        var vivoKey = configuration.GetSection(VivoKeyOptions.Section).Get<VivoKeyOptions>() ?? new VivoKeyOptions();
-        services
-            .AddAuthentication(options =>
-            {
-                options.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-                options.DefaultChallengeScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-            })
-            .AddCookie(cookie =>
-            {
-                cookie.Cookie.Name = "exchange.session";
-                cookie.Cookie.HttpOnly = true;
-                cookie.Cookie.SameSite = SameSiteMode.Lax;
-                cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                cookie.SlidingExpiration = true;
-                cookie.ExpireTimeSpan = TimeSpan.FromHours(8);
-                cookie.LoginPath = "/login";
-                // The API answers 401/403; pages are sent to sign in, or answer 403.
-                cookie.Events.OnValidatePrincipal = RoleGrants.RecheckAsync;
-                cookie.Events.OnRedirectToLogin = context => Deny(context, StatusCodes.Status401Unauthorized);
-                cookie.Events.OnRedirectToAccessDenied = context => Deny(context, StatusCodes.Status403Forbidden);
-            })
-            .AddOpenIdConnect(oidc => SignIn.Configure(oidc, vivoKey));
-        services.AddAuthorization();
-    }
-
-    private static Task Deny(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
-    {
-        if (context.Request.Path.StartsWithSegments("/api") || status == StatusCodes.Status403Forbidden)
-        {
-            context.Response.StatusCode = status;
-            return Task.CompletedTask;
-        }
-
-        context.Response.Redirect(context.RedirectUri);
-        return Task.CompletedTask;
     }
 }

@@ -17,6 +17,8 @@ public sealed partial class Trader(BenchSystem system, string subject) : IDispos
     {
         BaseAddress = new Uri(system.ExchangeUrl),
         Timeout = TimeSpan.FromSeconds(60),
+        // The anti-forgery header the pages send with every unsafe request under /api.
+        DefaultRequestHeaders = { { "X-Requested-With", "exchange" } },
     };
 
     public static async Task<Trader> CreateAsync(BenchSystem system, string subject)

@@ -172,6 +172,47 @@ namespace Exchange.Migrations.Migrations
                     b.ToTable("member_roles", (string)null);
                 });
 
+            modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberSession", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTimeOffset>("LastSeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<Guid>("MemberId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("member_id");
+
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<byte[]>("Ticket")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("ticket");
+
+                    b.HasKey("Id")
+                        .HasName("pk_member_sessions");
+
+                    b.HasIndex("MemberId")
+                        .HasDatabaseName("ix_member_sessions_member_id");
+
+                    b.ToTable("member_sessions", (string)null);
+                });
+
             modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberToken", b =>
                 {
                     b.Property<Guid>("MemberId")
@@ -815,6 +856,16 @@ namespace Exchange.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_member_roles_members_member_id");
+                });
+
+            modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberSession", b =>
+                {
+                    b.HasOne("Exchange.Api.Infrastructure.Persistence.Member", null)
+                        .WithMany()
+                        .HasForeignKey("MemberId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_member_sessions_members_member_id");
                 });
 
             modelBuilder.Entity("Exchange.Api.Infrastructure.Persistence.MemberToken", b =>

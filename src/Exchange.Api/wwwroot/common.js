@@ -35,6 +35,8 @@ const Exchange = (() => {
       delete init.json;
     }
     if (options.headers) init.headers = { ...init.headers, ...options.headers };
+    // The exchange's anti-forgery proof: unsafe requests under /api without it are refused (a cross-site form cannot send it).
+    if (!["GET", "HEAD"].includes((init.method || "GET").toUpperCase())) init.headers = { ...init.headers, "X-Requested-With": "exchange" };
     let response;
     try {
       response = await fetch(path, init);
@@ -137,6 +139,12 @@ const Exchange = (() => {
     return (text || "").replace(/[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, "").trim();
   }
 
+  /** Ends the session on the server (204), then shows the signed-out front page. */
+  async function signOut() {
+    await api("/logout", { method: "POST" });
+    location.assign("/");
+  }
+
   /** The top bar: pages this member may open, who is signed in, Sign out. */
   function navigation(me, current) {
     const nav = document.getElementById("nav");
@@ -151,7 +159,7 @@ const Exchange = (() => {
       link("/api-reference", "API"),
       me
         ? el("span", { class: "who" }, el("span", { "data-testid": "signed-in-as" }, `${displayText(me.name) || me.subject} · ${me.handle || displayText(me.email)}`),
-            el("form", { method: "post", action: "/logout" }, el("button", { type: "submit" }, "Sign out")))
+            el("button", { type: "button", onclick: signOut }, "Sign out"))
         : el("span", { class: "who" }, el("a", { href: `/login?returnUrl=${encodeURIComponent(location.pathname)}` }, "Log in with VivoKey")),
     );
   }

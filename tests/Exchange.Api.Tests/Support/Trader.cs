@@ -4,9 +4,17 @@ using System.Text.Json.Nodes;
 
 namespace Exchange.Api.Tests.Support;
 
-/// <summary>A signed-in trader: a browser-like client (cookies, redirects) on the exchange.</summary>
-public sealed class Trader(ExchangeFixture system, string subject, string email) : IDisposable
+/// <summary>
+/// A signed-in trader: a browser-like client (cookies, redirects) on the exchange, sending the anti-forgery
+/// header the pages send on every request. <paramref name="browser"/> replaces the plain handler (one that
+/// stands for a TLS terminator, say); <paramref name="exchangeUrl"/> the fixture's address.
+/// </summary>
+public sealed class Trader(ExchangeFixture system, string subject, string email, Func<CookieContainer, HttpMessageHandler>? browser = null, string? exchangeUrl = null) : IDisposable
 {
+    /// <summary>What the pages send with every unsafe request under /api (Common/Http/WebSession.cs).</summary>
+    public const string AntiForgeryHeader = "X-Requested-With";
+    public const string AntiForgeryValue = "exchange";
+
     public string Subject { get; } = subject;
     public string Email { get; } = email;
 
@@ -15,11 +23,21 @@ public sealed class Trader(ExchangeFixture system, string subject, string email)
 
     private readonly CookieContainer _cookies = new();
 
-    public HttpClient Http => field ??= On(system.ExchangeUrl);
+    /// <summary>The browser's cookie jar.</summary>
+    public CookieContainer Cookies => _cookies;
+
+    public HttpClient Http => field ??= On(exchangeUrl ?? system.ExchangeUrl);
 
     /// <summary>The same browser (its cookies: the session) on another address, such as one instance behind the load balancer.</summary>
-    public HttpClient On(string baseUrl) =>
-        new(new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true, CookieContainer = _cookies }) { BaseAddress = new Uri(baseUrl) };
+    public HttpClient On(string baseUrl)
+    {
+        var client = new HttpClient(browser?.Invoke(_cookies) ?? new HttpClientHandler { AllowAutoRedirect = true, UseCookies = true, CookieContainer = _cookies })
+        {
+            BaseAddress = new Uri(baseUrl),
+        };
+        client.DefaultRequestHeaders.Add(AntiForgeryHeader, AntiForgeryValue);
+        return client;
+    }
 
     /// <summary>The same browser following no redirects, to see each Location an answer sends it to.</summary>
     public HttpClient WithoutRedirects(string baseUrl) =>

@@ -21,7 +21,7 @@ public static partial class ApiDocument
     {
         ["GET /login"] = new("Account", "Start \"Log in with VivoKey\"",
             "Sends the browser to VivoKey (OpenID Connect code flow with PKCE). `login_hint` is passed on; `returnUrl` must be a local path."),
-        ["POST /logout"] = new("Account", "End the session"),
+        ["POST /logout"] = new("Account", "End the session", "204. The session ends on the server: a copy of the cookie is refused afterwards."),
         ["GET /api/me"] = new("Account", "The signed-in member: subject, account handle, name, email and roles"),
         ["GET /api/session"] = new("Account", "Whether anyone is signed in, and who", "200 for visitors too: `{ signedIn: false, member: null }`."),
         ["GET /api/balances"] = new("Balances", "The member's balances per asset: available and held"),
@@ -53,6 +53,8 @@ public static partial class ApiDocument
         ["GET /api/operations/actions"] = new("Operations", "Recent operator actions"),
         ["GET /api/operations/actions/{id}"] = new("Operations", "One operator action"),
         ["GET /api/operations/invariants"] = new("Operations", "Check the system's invariants now"),
+        ["POST /api/operations/members/{subject}/sessions/revoke"] = new("Operations", "End every session of a member (operator)",
+            "`{ subject, revoked }`; audited as `sessions.revoked`. 404 for an unknown subject."),
         ["GET /health/live"] = new("Health", "Liveness"),
         ["GET /health/ready"] = new("Health", "Readiness: PostgreSQL, the chain node and the IdP"),
     };
@@ -67,7 +69,8 @@ public static partial class ApiDocument
                 Version = "v1",
                 Description = "Withdrawals and transfers that move only once the trader taps their VivoKey implant. JSON bodies, camelCase names, " +
                     "statuses in snake_case, amounts as decimal strings in the asset's unit. Errors are RFC 7807 problem details with an `errors` map " +
-                    "for validation failures. Members sign in with VivoKey (`GET /login`) and are identified by the `exchange.session` cookie.",
+                    "for validation failures. Members sign in with VivoKey (`GET /login`) and are identified by the `exchange.session` cookie " +
+                    "(`__Host-exchange.session` outside Development). POST, PUT, PATCH and DELETE under /api carry `X-Requested-With: exchange` (400 without it).",
             };
             return Task.CompletedTask;
         });

@@ -66,10 +66,11 @@ public static class SignIn
             return Results.Challenge(properties, [OpenIdConnectDefaults.AuthenticationScheme]);
         }).AllowAnonymous();
 
+        // The cookie handler removes the session from the store: a copy of the cookie is worth nothing afterwards.
         app.MapPost("/logout", async (HttpContext http) =>
         {
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-            return Results.LocalRedirect("/");
+            return Results.NoContent();
         }).RequireAuthorization();
 
         app.MapGet("/api/me", (ClaimsPrincipal user) => Me.Of(user, user.Subject())).RequireAuthorization();

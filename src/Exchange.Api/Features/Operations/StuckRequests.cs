@@ -89,6 +89,7 @@ public static class OperationsEndpoints
         StuckRequests.Map(operations);
         GetOperatorActions.Map(operations);
         RequestOperatorAction.Map(operations);
+        RevokeMemberSessions.Map(operations);
         InvariantChecker.Map(operations);
     }
 }

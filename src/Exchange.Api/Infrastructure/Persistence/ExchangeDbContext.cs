@@ -33,6 +33,7 @@ public sealed class ExchangeDbContext : DbContext, IDataProtectionKeyContext
     public DbSet<Member> Members => Set<Member>();
     public DbSet<MemberToken> MemberTokens => Set<MemberToken>();
     public DbSet<MemberRole> MemberRoles => Set<MemberRole>();
+    public DbSet<MemberSession> MemberSessions => Set<MemberSession>();
     public DbSet<OperatorAction> OperatorActions => Set<OperatorAction>();
     public DbSet<Balance> Balances => Set<Balance>();
     public DbSet<JournalEntry> JournalEntries => Set<JournalEntry>();
@@ -325,6 +326,7 @@ public sealed class ExchangeDbContext : DbContext, IDataProtectionKeyContext
         });
 
         model.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+        model.ApplyConfiguration(new MemberSessionConfiguration());
     }
 
     private static void Money(PropertyBuilder property) => property.HasColumnType("numeric(78,0)");

@@ -1,13 +1,12 @@
-using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 
-namespace Exchange.Api;
+namespace Exchange.Api.Infrastructure.Jobs;
 
-/// <summary>The host's Hangfire storage and servers.</summary>
-public static partial class ExchangeApp
+/// <summary>Hangfire's storage in PostgreSQL, and on job-running instances its two servers and the hosted workers.</summary>
+public static class JobServers
 {
     /// <summary>
     /// A stopping server fetches no more jobs, lets running ones finish for the grace period, then cancels them;
@@ -19,7 +18,7 @@ public static partial class ExchangeApp
         server.ShutdownTimeout = server.StopTimeout + TimeSpan.FromSeconds(5);
     }
 
-    private static void AddHangfire(IServiceCollection services, string connectionString, ExchangeOptions exchange)
+    public static void Add(IServiceCollection services, string connectionString, ExchangeOptions exchange)
     {
         var storageOptions = new PostgreSqlStorageOptions
         {
