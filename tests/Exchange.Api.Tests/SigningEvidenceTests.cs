@@ -83,7 +83,12 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
         var nonceBefore = await HotWalletNonceAsync();
 
-        await ExecuteAsync(system.ConnectionString, $"DELETE FROM journal_entries WHERE request_id = '{id}'");
+        // The journal is append-only for every role; the owner lifts that for a moment, as an attacker who got round it.
+        await ExecuteAsync(system.OwnerConnectionString, $"""
+            ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;
+            DELETE FROM journal_entries WHERE request_id = '{id}';
+            ALTER TABLE journal_entries ENABLE TRIGGER journal_entries_append_only;
+            """);
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
 
         await trader.WaitForWithdrawalAsync(id, "tampered");

@@ -392,6 +392,10 @@ namespace Exchange.Migrations.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<byte[]>("ApprovalProof")
+                        .HasColumnType("bytea")
+                        .HasColumnName("approval_proof");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");

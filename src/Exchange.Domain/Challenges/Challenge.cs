@@ -70,6 +70,12 @@ public sealed class Challenge
     public int SendAttempts { get; private set; }
     public DateTimeOffset? NextSendAt { get; private set; }
     public string? LastSendError { get; private set; }
+
+    /// <summary>
+    /// Set with a success: a MAC, under a key the database never holds, over the challenge and what it approved.
+    /// The signer recomputes it, so a row written to look approved by anyone holding only the database is refused.
+    /// </summary>
+    public byte[]? ApprovalProof { get; private set; }
     public uint Version { get; private set; }
 
     public bool IsEnded => State == ChallengeState.Ended;
@@ -122,6 +128,17 @@ public sealed class Challenge
         NextSendAt = null;
         SealedId = null;
         return true;
+    }
+
+    /// <summary>Records the proof of a success callback, once, on a challenge that has just ended in success.</summary>
+    public void RecordApprovalProof(byte[] proof)
+    {
+        if (Outcome != "success" || ApprovalProof is not null)
+        {
+            throw new InvalidOperationException("Only a challenge that has just ended in success takes an approval proof, once.");
+        }
+
+        ApprovalProof = proof;
     }
 
     /// <summary>The status the request takes for a VivoKey callback outcome.</summary>

@@ -132,6 +132,12 @@ public static class ApplyVivoKeyCallback
 
             request.Approve(now);
             challenge.End("success", now, command.VivoId);
+            if (request is Withdrawal approved)
+            {
+                // What the signer will check: proof, under a key the database never holds, that this callback approved this row.
+                challenge.RecordApprovalProof(keys.ProveApproval(challenge, approved));
+            }
+
             switch (request)
             {
                 case Transfer transfer:

@@ -1,3 +1,4 @@
+using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
@@ -11,16 +12,19 @@ namespace Exchange.Api.Features.Withdrawals;
 /// The signer trusts evidence, not a status: the application's database role can write "approved" on any row,
 /// so before a withdrawal is signed, in the signing transaction (its row already locked), this checks what the
 /// tap left behind. Its challenge ended in success for the same member; the challenge's stored message is the
-/// one intake builds from the row's amount, asset and address; and the journal holds exactly that amount for
-/// it. A withdrawal that fails any check is marked tampered (audited as withdrawal.tampered, counted, logged as
+/// one intake builds from the row's amount, asset and address; the journal holds exactly that amount for it;
+/// and the challenge carries the approval proof only a success callback leaves (a MAC under a key derived from
+/// VivoKey:ChallengeKey, which the database never holds, over the challenge and the row's member, asset,
+/// amount and full address), so rows written to look tapped by the database's own roles are refused. A withdrawal that fails any check is marked tampered (audited as withdrawal.tampered, counted, logged as
 /// an error) and never signed; its funds stay held until an operator decides.
 /// </summary>
-public sealed class SigningEvidence(ExchangeDbContext db, TimeProvider clock, ILogger<SigningEvidence> logger)
+public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, TimeProvider clock, ILogger<SigningEvidence> logger)
 {
     /// <summary>The names of the checks, as the audit event and the log line give them.</summary>
     public const string ChallengeSucceeded = "challenge_succeeded";
     public const string MessageMatches = "challenge_message_matches";
     public const string HoldInJournal = "hold_in_journal";
+    public const string ApprovalProven = "approval_proven";
 
     /// <summary>
     /// Marks every locked, approved withdrawal whose evidence fails as tampered, in the caller's transaction, and
@@ -64,7 +68,7 @@ public sealed class SigningEvidence(ExchangeDbContext db, TimeProvider clock, IL
 
         return withdrawals.ToDictionary(w => w.Id, IReadOnlyList<string> (w) =>
         {
-            var failed = new List<string>(3);
+            var failed = new List<string>(4);
             challenges.TryGetValue(w.Id, out var challenge);
             if (challenge is not { State: ChallengeState.Ended, Outcome: "success" } || challenge.MemberId != w.MemberId)
             {
@@ -79,6 +83,12 @@ public sealed class SigningEvidence(ExchangeDbContext db, TimeProvider clock, IL
             if (!HoldsExactly(journal[w.Id].ToList(), w))
             {
                 failed.Add(HoldInJournal);
+            }
+
+            // The one check the database's own roles cannot satisfy: a MAC only a success callback could have left.
+            if (challenge is null || !keys.IsApprovalProven(challenge, w))
+            {
+                failed.Add(ApprovalProven);
             }
 
             return failed;
