@@ -71,6 +71,9 @@ public sealed class ExchangeOptions
     /// <summary>Whether the dev credit endpoint is mapped in this environment.</summary>
     public bool DevCreditEndpointOn(IHostEnvironment environment) => DevCreditEndpoint ?? environment.IsDevelopment();
 
+    /// <summary>How long a quiet /api/events stream waits before a ping; at least this often it checks its session is still live.</summary>
+    public int EventsHeartbeatMilliseconds { get; set; } = 15_000;
+
     /// <summary>Test-only: a crash point to kill the process at, once (see <see cref="Infrastructure.CrashPoints"/>).</summary>
     public string? CrashAt { get; set; }
 
@@ -157,6 +160,7 @@ public static class ExchangeApp
         services.AddSingleton(provider => HotWalletAddress.Resolve(
             exchange.RunJobs, provider.GetRequiredService<IOptions<EthereumOptions>>().Value, provider.GetRequiredService<HotWallet>));
         services.AddSingleton<EthereumChain>();
+        services.AddSingleton<Health.ReadinessProbe>();
 
         WebSession.Add(services, configuration, builder.Environment);
         JobServers.Add(services, connectionString, exchange);

@@ -20,6 +20,11 @@ public sealed class ValidationBehavior<TMessage, TResponse>(IEnumerable<IValidat
             failures.Add(new("Idempotency-Key", $"The Idempotency-Key header is limited to {MaxIdempotencyKeyLength} characters."));
         }
 
+        if (message is IIdempotent idempotent && PlainText.HasControlCharacters(idempotent.IdempotencyKey))
+        {
+            failures.Add(new("Idempotency-Key", PlainText.Refusal("Idempotency-Key header")));
+        }
+
         foreach (var validator in validators)
         {
             var result = await validator.ValidateAsync(message, cancellationToken);

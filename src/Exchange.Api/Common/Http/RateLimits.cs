@@ -58,10 +58,17 @@ public static class RateLimits
         var callback = new Lazy<PathString>(() =>
             app.Services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(OpenIdConnectDefaults.AuthenticationScheme).CallbackPath);
         app.UseRateLimiter(Refusing(PartitionedRateLimiter.Create<HttpContext, string>(http =>
-            http.Request.Path.Equals("/login", StringComparison.OrdinalIgnoreCase) || http.Request.Path.Equals(callback.Value, StringComparison.OrdinalIgnoreCase)
+            IsPath(http.Request.Path, "/login") || IsPath(http.Request.Path, callback.Value)
                 ? PerMinute("sign-in:" + Address(http), limits.SignInPerAddressPerMinute)
                 : NoLimit)));
     }
+
+    /// <summary>
+    /// The path as routing matches it: any letter case, trailing slashes ignored (<c>/login/</c> reaches the same
+    /// endpoint as <c>/login</c>, so it must count the same).
+    /// </summary>
+    public static bool IsPath(PathString path, PathString expected) =>
+        string.Equals(path.Value?.TrimEnd('/'), expected.Value?.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>After UseAuthorization: endpoints marked <see cref="RateLimitedAs"/>, per member and per client address.</summary>
     public static void UseForMoney(WebApplication app)

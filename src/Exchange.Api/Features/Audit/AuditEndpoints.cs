@@ -20,6 +20,7 @@ public static class AuditEndpoints
 
         audit.MapGet("/", async (string? subject, string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize, ExchangeDbContext db, CancellationToken ct) =>
         {
+            PlainText.EnsureNoControlCharacters(("subject", subject), ("actor", actor), ("action", action));
             var size = Math.Clamp(pageSize ?? 50, 1, 500);
             var number = Math.Max(page ?? 1, 1);
             var events = Filter(db, subject, actor, action, from, to);
@@ -31,6 +32,7 @@ public static class AuditEndpoints
         // Streamed row by row: an export of millions of events never sits in memory.
         audit.MapGet("/export", async (string? format, string? subject, string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, ExchangeDbContext db, HttpContext http) =>
         {
+            PlainText.EnsureNoControlCharacters(("subject", subject), ("actor", actor), ("action", action));
             var csv = !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase);
             http.Response.ContentType = csv ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8";
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"audit.{(csv ? "csv" : "ndjson")}\"";

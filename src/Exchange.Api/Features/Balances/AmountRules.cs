@@ -1,5 +1,6 @@
 using System.Linq.Expressions;
 using System.Numerics;
+using Exchange.Api.Common;
 using Exchange.Domain.Common;
 using FluentValidation;
 
@@ -37,7 +38,7 @@ public static class AmountRules
     {
         var assetOf = asset.Compile();
         validator.RuleFor(asset).Must(code => Asset.Find(code) is not null)
-            .WithMessage((_, code) => $"'{code}' is not an asset this exchange holds; use one of: {string.Join(", ", Asset.All.Select(a => a.Code))}.");
+            .WithMessage((_, code) => $"'{PlainText.Printable(code)}' is not an asset this exchange holds; use one of: {string.Join(", ", Asset.All.Select(a => a.Code))}.");
         validator.RuleFor(amount).Custom((value, context) =>
         {
             if (Check(assetOf(context.InstanceToValidate), value) is { } error)

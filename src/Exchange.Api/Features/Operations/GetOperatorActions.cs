@@ -37,7 +37,7 @@ public static class GetOperatorActions
                 }
                 catch (FormatException)
                 {
-                    return Results.Problem(statusCode: 400, title: $"Unknown status '{status}'.");
+                    return Results.Problem(statusCode: 400, title: $"Unknown status '{Exchange.Api.Common.PlainText.Printable(status)}'.");
                 }
 
                 query = query.Where(a => a.Status == parsed);

@@ -35,7 +35,8 @@ public static class RequestOperatorAction
                 .WithMessage($"The action must be one of: {string.Join(", ", OperatorActions.KindNames)}.");
             RuleFor(c => c.RequestId).NotEmpty().WithMessage("Name the withdrawal or transfer by its id.");
             RuleFor(c => c.Reason).NotEmpty().WithMessage("Say why: an operator action needs a reason.")
-                .MaximumLength(500).WithMessage("The reason is limited to 500 characters.");
+                .MaximumLength(500).WithMessage("The reason is limited to 500 characters.")
+                .WithoutControlCharacters("reason");
         }
     }
 

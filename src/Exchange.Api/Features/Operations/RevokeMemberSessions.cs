@@ -1,5 +1,6 @@
 using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Persistence;
+using FluentValidation;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,6 +15,11 @@ public static class RevokeMemberSessions
     public sealed record Command(string Subject) : ICommand<Response>, ITransactional;
 
     public sealed record Response(string Subject, int Revoked);
+
+    public sealed class Validator : AbstractValidator<Command>
+    {
+        public Validator() => RuleFor(c => c.Subject).NotEmpty().MaximumLength(255).WithoutControlCharacters("subject");
+    }
 
     public sealed class Handler(ExchangeDbContext db, TimeProvider clock) : ICommandHandler<Command, Response>
     {

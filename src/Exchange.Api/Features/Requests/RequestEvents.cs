@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Notifications;
 using Exchange.Api.Infrastructure.Persistence;
+using Microsoft.Extensions.Options;
 
 namespace Exchange.Api.Features.Requests;
 
@@ -10,26 +11,32 @@ namespace Exchange.Api.Features.Requests;
 /// <c>GET /api/events</c>: the signed-in member's withdrawals and transfers as they change, as
 /// Server-Sent Events. A stream opens with the current state of the member's recent requests (so a
 /// page that reconnects is up to date at once), then sends each change committed by any instance
-/// (PostgreSQL NOTIFY on <c>request_status</c>), and a <c>ping</c> when quiet.
+/// (PostgreSQL NOTIFY on <c>request_status</c>), and a <c>ping</c> when quiet. At every heartbeat the
+/// session that opened it is looked up again: a stream outlives no sign-out or revocation by more than one.
 /// </summary>
 public static class RequestEvents
 {
     public const string StatusEvent = "status";
     private const int RecentRequests = 20;
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
 
     public static void Map(IEndpointRouteBuilder app) =>
-        app.MapGet("/api/events", (HttpContext http, StatusNotifications hub, ExchangeDbContext db, IHostApplicationLifetime lifetime) =>
+        app.MapGet("/api/events", (HttpContext http, StatusNotifications hub, ExchangeDbContext db, MemberSessionStore sessions,
+            IOptions<ExchangeOptions> options, TimeProvider clock, IHostApplicationLifetime lifetime) =>
         {
             var member = http.User.MemberId();
+            var session = MemberSessionStore.SessionOf(http);
+            var heartbeat = TimeSpan.FromMilliseconds(Math.Max(options.Value.EventsHeartbeatMilliseconds, 10));
+            // Checked at every heartbeat; a request signed in by no session (none today) has nothing to keep it open.
+            Func<CancellationToken, Task<bool>> live = ct => session is { } id ? sessions.IsLiveAsync(id, ct) : Task.FromResult(false);
             http.Response.Headers.CacheControl = "no-cache";
             // Behind nginx-like proxies: send each event as it is written.
             http.Response.Headers["X-Accel-Buffering"] = "no";
-            return TypedResults.ServerSentEvents(StreamAsync(member, hub, db, lifetime.ApplicationStopping, http.RequestAborted));
+            return TypedResults.ServerSentEvents(StreamAsync(member, hub, db, live, heartbeat, clock, lifetime.ApplicationStopping, http.RequestAborted));
         }).RequireAuthorization();
 
     private static async IAsyncEnumerable<SseItem<object>> StreamAsync(
-        Guid member, StatusNotifications hub, ExchangeDbContext db, CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
+        Guid member, StatusNotifications hub, ExchangeDbContext db, Func<CancellationToken, Task<bool>> live, TimeSpan heartbeat, TimeProvider clock,
+        CancellationToken stopping, [EnumeratorCancellation] CancellationToken aborted)
     {
         // Subscribed before the current state is read, so nothing committed in between is missed (a repeat is harmless).
         using var subscription = hub.Subscribe(member);
@@ -41,13 +48,34 @@ public static class RequestEvents
         }
 
         yield return new SseItem<object>(new { }, "ready");
+        var checkedAt = clock.GetTimestamp();
         while (!ended.IsCancellationRequested)
         {
+            // By time, not by quiet spells only: a busy stream checks as often as a quiet one.
+            if (clock.GetElapsedTime(checkedAt) >= heartbeat)
+            {
+                checkedAt = clock.GetTimestamp();
+                bool stillLive;
+                try
+                {
+                    stillLive = await live(ended.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    yield break;
+                }
+
+                if (!stillLive)
+                {
+                    yield break;
+                }
+            }
+
             RequestStatusChange? next = null;
             var more = true;
             using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(ended.Token))
             {
-                quiet.CancelAfter(Heartbeat);
+                quiet.CancelAfter(heartbeat);
                 try
                 {
                     more = await subscription.Reader.WaitToReadAsync(quiet.Token);

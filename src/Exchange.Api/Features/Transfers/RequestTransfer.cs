@@ -38,7 +38,7 @@ public static class RequestTransfer
         public Validator()
         {
             this.AssetAndAmount(c => c.Asset, c => c.Amount);
-            RuleFor(c => c.To).NotEmpty().WithMessage(NameTheReceiver).MaximumLength(255);
+            RuleFor(c => c.To).NotEmpty().WithMessage(NameTheReceiver).MaximumLength(255).WithoutControlCharacters("receiver");
         }
     }
 

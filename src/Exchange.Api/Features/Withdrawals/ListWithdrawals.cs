@@ -19,7 +19,7 @@ public static class ListWithdrawals
         public Validator()
         {
             RuleFor(q => q.Status).Must(s => s is null || RequestStatuses.TryParse(s, out _))
-                .WithMessage(q => $"'{q.Status}' is not a status.");
+                .WithMessage(q => $"'{PlainText.Printable(q.Status)}' is not a status.");
             RuleFor(q => q.Page).GreaterThanOrEqualTo(1);
             RuleFor(q => q.PageSize).InclusiveBetween(1, 100);
         }

@@ -133,13 +133,34 @@ public sealed class MemberSessionStore(NpgsqlDataSource database, IDataProtectio
 
         try
         {
-            return TicketSerializer.Default.Deserialize(_protector.Unprotect(reader.GetFieldValue<byte[]>(0)));
+            var ticket = TicketSerializer.Default.Deserialize(_protector.Unprotect(reader.GetFieldValue<byte[]>(0)));
+            if (ticket is not null && httpContext is not null)
+            {
+                httpContext.Items[SessionIdItem] = id;
+            }
+
+            return ticket;
         }
         catch (System.Security.Cryptography.CryptographicException)
         {
             // Its key is gone: the session cannot be read, so it is over.
             return null;
         }
+    }
+
+    /// <summary>Where a request signed in by a session keeps that session's id (a long-lived response checks it again).</summary>
+    public const string SessionIdItem = "exchange.session-id";
+
+    /// <summary>The session that signed this request in, if a session did.</summary>
+    public static Guid? SessionOf(HttpContext http) => http.Items[SessionIdItem] as Guid?;
+
+    /// <summary>False once the session was signed out, revoked or has expired.</summary>
+    public async Task<bool> IsLiveAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM member_sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2)");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = clock.GetUtcNow() });
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
     public Task RemoveAsync(string key) => RemoveAsync(key, CancellationToken.None);
