@@ -1,9 +1,12 @@
 using System.Net;
 using System.Numerics;
 using Exchange.Api.Features.Operations;
+using Exchange.Api.Features.Withdrawals;
+using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Nethereum.Model;
 
 namespace Exchange.Api.Tests;
 
@@ -139,6 +142,57 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         Assert.True(report.Ok, InvariantChecker.Format(report));
     }
 
+    [Fact]
+    public async Task A_stuck_withdrawal_whose_destination_was_changed_is_never_replaced_and_is_audited_once_as_tampered()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("3");
+        var (to, attacker) = (ExchangeFixture.NewAddress(), ExchangeFixture.NewAddress());
+        Guid id;
+        List<string> before;
+        await StopMiningAsync();
+        try
+        {
+            (id, _) = await BroadcastWithdrawalAsync(trader, to);
+            // The application's role, past the immutability trigger (the owner lifts it for this session), points the row elsewhere.
+            await ExecuteAsync(system.OwnerConnectionString,
+                $"SET session_replication_role = replica; UPDATE withdrawals SET to_address = '{attacker}' WHERE id = '{id}'");
+            before = (await TransactionsAsync(id)).Select(t => t.Hash).ToList();
+
+            // Unmined past Ethereum:ReplaceAfterSeconds: the watcher comes to replace it and finds the row is not what the hot wallet signed.
+            await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{id}", "withdrawal.tampered"), n => n > 0, "the changed withdrawal to be audited as tampered", 30);
+            // Past the delay already: every further pass comes back to the same check.
+            for (var pass = 0; pass < 2; pass++)
+            {
+                await system.InScopeAsync(async (_, services) =>
+                {
+                    await services.GetRequiredService<WithdrawalJob>().NudgeAsync(id, CancellationToken.None);
+                    return true;
+                });
+            }
+
+            var stored = await TransactionsAsync(id);
+            Assert.Equal(before, stored.Select(t => t.Hash));
+            Assert.All(stored, t => Assert.Equal(to, ((Transaction1559)TransactionFactory.CreateTransaction(t.RawTransaction)).ReceiverAddress, StringComparer.OrdinalIgnoreCase));
+            Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.tampered"));
+            var audited = await system.InScopeAsync((db, _) => db.AuditEvents.Where(a => a.Subject == $"withdrawal:{id}" && a.Action == "withdrawal.tampered").Select(a => a.Data).SingleAsync());
+            Assert.Contains(SigningEvidence.PaysTheSame, audited, StringComparison.Ordinal);
+            Assert.DoesNotContain(SigningEvidence.SignedByHotWallet, audited, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await ResumeMiningAsync();
+        }
+
+        // The hot wallet's own transaction is still the one in force: mined at its nonce, it pays the tapped destination; the other gets nothing.
+        var confirmed = await trader.WaitForWithdrawalAsync(id, "confirmed", 60);
+        Assert.Contains(confirmed["txHash"]!.GetValue<string>(), before, StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(ExchangeFixture.Ether, await system.Anvil.GetBalanceAsync(to));
+        Assert.Equal(BigInteger.Zero, await system.Anvil.GetBalanceAsync(attacker));
+        Assert.Equal(before, (await TransactionsAsync(id)).Select(t => t.Hash));
+        Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.tampered"));
+    }
+
     /// <summary>A trader with 3 ETH and a fresh destination; the fault runs while nothing is mined; then the withdrawal must land once.</summary>
     private async Task WithMiningStoppedAsync(Func<Trader, string, Task> fault)
     {
@@ -188,6 +242,14 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
 
     private Task<List<Exchange.Api.Infrastructure.Persistence.WithdrawalTransaction>> TransactionsAsync(Guid id) =>
         system.InScopeAsync((db, _) => db.WithdrawalTransactions.AsNoTracking().Where(t => t.WithdrawalId == id).OrderBy(t => t.Id).ToListAsync());
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
 
     private async Task StopMiningAsync()
     {

@@ -4,6 +4,8 @@ using Exchange.Api.Features.Operations;
 using Exchange.Api.Features.Withdrawals;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Tests.Support;
+using Exchange.Domain.Challenges;
+using Exchange.Domain.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -97,6 +99,39 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         var error = await TamperedErrorAsync(id);
         Assert.Contains(SigningEvidence.HoldInJournal, error, StringComparison.Ordinal);
         Assert.DoesNotContain(SigningEvidence.MessageMatches, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approved_withdrawal_whose_address_is_not_an_address_is_marked_tampered_and_the_rest_of_its_batch_is_signed()
+    {
+        using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("5");
+        var bad = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
+        var good = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
+        await Poll.UntilAsync(() => system.InScopeAsync((db, _) => db.Challenges.CountAsync(c => (c.RequestId == bad || c.RequestId == good) && c.State == ChallengeState.Accepted)),
+            n => n == 2, "both challenges to be with VivoKey");
+
+        // Both tapped, as the tap writes it, and not yet signed; the owner, past the triggers, breaks one row's address.
+        await ExecuteAsync(system.OwnerConnectionString, $"""
+            SET session_replication_role = replica;
+            UPDATE challenges SET state = 'Ended', outcome = 'success', ended_at = now() WHERE request_id IN ('{bad}', '{good}');
+            UPDATE withdrawals SET status = 'approved', updated_at = now() WHERE id IN ('{bad}', '{good}');
+            UPDATE withdrawals SET to_address = '0x-not-an-address' WHERE id = '{bad}';
+            """);
+
+        // One signing transaction for both: the broken row must not take the other down with it.
+        var signed = await system.InScopeAsync((_, services) => services.GetRequiredService<WithdrawalJob>().SignBatchAsync([bad, good], CancellationToken.None));
+
+        Assert.Equal([good], signed);
+        Assert.Equal(RequestStatus.Tampered, await system.InScopeAsync((db, _) => db.Withdrawals.Where(w => w.Id == bad).Select(w => w.Status).SingleAsync()));
+        Assert.Contains(SigningEvidence.MessageMatches, await TamperedErrorAsync(bad), StringComparison.Ordinal);
+        Assert.Equal(0, await system.InScopeAsync((db, _) => db.WithdrawalTransactions.CountAsync(t => t.WithdrawalId == bad)));
+        await system.InScopeAsync(async (_, services) =>
+        {
+            await services.GetRequiredService<WithdrawalJob>().RunAsync(good, CancellationToken.None);
+            return true;
+        });
+        await trader.WaitForWithdrawalAsync(good, "confirmed");
     }
 
     [Theory]

@@ -152,6 +152,19 @@ public class ChallengeMessageTests
         Assert.Equal("checksummedAddress", error.ParamName);
     }
 
+    [Theory]
+    [InlineData("0x71C7")]
+    [InlineData("71C7656EC7ab88b098defB751B7401B5f6d8976F00")]
+    [InlineData("0x71C7656EC7ab88b098defB751B7401B5f6d8976G")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void Trying_with_something_that_is_not_an_address_answers_false_and_never_throws(string? address)
+    {
+        // The signer asks this of rows the application's database role may have written: a throw would stop the batch.
+        Assert.False(ChallengeMessage.TryForWithdrawal(Eth("1"), Asset.Eth, address, out var message));
+        Assert.Equal("", message);
+    }
+
     /// <summary>A formatted ETH amount of exactly <paramref name="length"/> characters (no trailing zeros after a point).</summary>
     private static string RandomAmount(Random random, int length)
     {

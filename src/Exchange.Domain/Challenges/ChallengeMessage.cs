@@ -30,19 +30,30 @@ public static class ChallengeMessage
     /// keeping the EIP-55 casing of <paramref name="checksummedAddress"/>. Throws an
     /// <see cref="ArgumentException"/> naming "amount" when even the short verb leaves too little room.
     /// </summary>
-    public static string ForWithdrawal(BigInteger amount, Asset asset, string checksummedAddress) =>
-        TryForWithdrawal(amount, asset, checksummedAddress, out var message)
-            ? message
-            : throw new ArgumentException($"The amount is too long to show on the phone with {MinAddressDigits} digits of the address.", nameof(amount));
-
-    /// <summary><see cref="ForWithdrawal"/> without the throw: false when the amount leaves too little room.</summary>
-    public static bool TryForWithdrawal(BigInteger amount, Asset asset, string checksummedAddress, out string message)
+    public static string ForWithdrawal(BigInteger amount, Asset asset, string checksummedAddress)
     {
-        ArgumentNullException.ThrowIfNull(asset);
-        if (checksummedAddress is not { Length: 2 + AddressDigits } || !checksummedAddress.StartsWith("0x", StringComparison.Ordinal)
-            || !checksummedAddress.Skip(2).All(char.IsAsciiHexDigit))
+        if (!IsAddressShape(checksummedAddress))
         {
             throw new ArgumentException("Not a 0x-prefixed 40-hex-digit address.", nameof(checksummedAddress));
+        }
+
+        return TryForWithdrawal(amount, asset, checksummedAddress, out var message)
+            ? message
+            : throw new ArgumentException($"The amount is too long to show on the phone with {MinAddressDigits} digits of the address.", nameof(amount));
+    }
+
+    /// <summary>
+    /// <see cref="ForWithdrawal"/> without the throw: false when the amount leaves too little room, or when the
+    /// address is not 0x and 40 hex digits. Never throws on what a row holds: the signer checks rows anyone with
+    /// the application's database role may have written, and one bad row must not stop a whole batch.
+    /// </summary>
+    public static bool TryForWithdrawal(BigInteger amount, Asset asset, string? checksummedAddress, out string message)
+    {
+        ArgumentNullException.ThrowIfNull(asset);
+        message = "";
+        if (!IsAddressShape(checksummedAddress))
+        {
+            return false;
         }
 
         var digits = checksummedAddress[2..];
@@ -65,9 +76,11 @@ public static class ChallengeMessage
             }
         }
 
-        message = "";
         return false;
     }
+
+    private static bool IsAddressShape([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? address) =>
+        address is { Length: 2 + AddressDigits } && address.StartsWith("0x", StringComparison.Ordinal) && address.Skip(2).All(char.IsAsciiHexDigit);
 
     /// <summary>True when a withdrawal of this amount fits the phone (whatever the address: all are 42 characters).</summary>
     public static bool FitsWithdrawal(BigInteger amount, Asset asset) =>

@@ -1,10 +1,14 @@
+using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using Exchange.Domain.Ledger;
 using Exchange.Domain.Withdrawals;
 using Microsoft.EntityFrameworkCore;
+using Nethereum.Model;
+using Nethereum.Signer;
 
 namespace Exchange.Api.Features.Withdrawals;
 
@@ -15,16 +19,25 @@ namespace Exchange.Api.Features.Withdrawals;
 /// one intake builds from the row's amount, asset and address; the journal holds exactly that amount for it;
 /// and the challenge carries the approval proof only a success callback leaves (a MAC under a key derived from
 /// VivoKey:ChallengeKey, which the database never holds, over the challenge and the row's member, asset,
-/// amount and full address), so rows written to look tapped by the database's own roles are refused. A withdrawal that fails any check is marked tampered (audited as withdrawal.tampered, counted, logged as
-/// an error) and never signed; its funds stay held until an operator decides.
+/// amount and full address), so rows written to look tapped by the database's own roles are refused. A
+/// withdrawal that fails any check is marked tampered (audited as withdrawal.tampered, counted, logged as an
+/// error) and never signed; its funds stay held until an operator decides. A fee replacement, signed later
+/// from the same row, is held to the hot wallet's own first signature instead (<see cref="ProvesReplacementAsync"/>).
 /// </summary>
-public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, TimeProvider clock, ILogger<SigningEvidence> logger)
+public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, HotWalletAddress hotWallet, TimeProvider clock, ILogger<SigningEvidence> logger)
 {
     /// <summary>The names of the checks, as the audit event and the log line give them.</summary>
     public const string ChallengeSucceeded = "challenge_succeeded";
     public const string MessageMatches = "challenge_message_matches";
     public const string HoldInJournal = "hold_in_journal";
     public const string ApprovalProven = "approval_proven";
+
+    /// <summary>The names of the checks before a fee replacement, on the newest stored transaction of the withdrawal.</summary>
+    public const string SignedByHotWallet = "signed_by_hot_wallet";
+    public const string NonceMatches = "nonce_matches";
+    public const string PaysTheSame = "pays_the_same";
+
+    private const string TamperedAction = "withdrawal.tampered";
 
     /// <summary>
     /// Marks every locked, approved withdrawal whose evidence fails as tampered, in the caller's transaction, and
@@ -54,6 +67,84 @@ public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, Ti
 
         return proven;
     }
+
+    /// <summary>
+    /// Before a fee replacement is signed, in its transaction (the row locked): a genuine replacement pays exactly what
+    /// the transaction in force pays, and the first of those was signed by the hot wallet after the checks above, a
+    /// signature the application's role cannot forge. So the newest stored bytes must carry the hot wallet's signature,
+    /// the withdrawal's nonce, and the recipient, value and data of <paramref name="replacement"/>. If not, the row or the
+    /// bytes were written behind the application: nothing is signed, and the first time it is audited as
+    /// withdrawal.tampered, counted and logged as an error (the watcher comes back every few seconds; one alert is
+    /// enough). The status stays: the transaction in force is the hot wallet's own and may still be mined and settled.
+    /// </summary>
+    public async Task<bool> ProvesReplacementAsync(Withdrawal withdrawal, WithdrawalTransaction newest, TransferIntent replacement, CancellationToken cancellationToken)
+    {
+        var failed = ReplacementFailures(newest.RawTransaction, withdrawal.Nonce, replacement);
+        var subject = withdrawal.AuditSubject;
+        if (failed.Count == 0 || await db.AuditEvents.AsNoTracking().AnyAsync(a => a.Subject == subject && a.Action == TamperedAction, cancellationToken))
+        {
+            return failed.Count == 0;
+        }
+
+        var (checks, status, id, hash) = (string.Join(", ", failed), withdrawal.Status.ToWire(), withdrawal.Id, newest.Hash);
+        db.Audit(TamperedAction, subject, new
+        {
+            from = status,
+            status,
+            error = $"Not replaced: the row does not match the transaction the hot wallet signed ({checks}); an operator must look.",
+            hash,
+        }, clock.GetUtcNow());
+        db.WhenCommitted(() =>
+        {
+            ExchangeMetrics.WithdrawalsTampered.Add(1);
+            logger.LogError(
+                "Withdrawal {WithdrawalId} no longer matches the transaction the hot wallet signed ({FailedChecks}, newest {Hash}): no replacement signed; an operator must look",
+                id, checks, hash);
+        });
+        return false;
+    }
+
+    /// <summary>The replacement checks <paramref name="rawTransaction"/> fails (none: a replacement of it may be signed).</summary>
+    private List<string> ReplacementFailures(string rawTransaction, long? nonce, TransferIntent replacement)
+    {
+        Transaction1559? signed;
+        string? signer;
+        try
+        {
+            signed = TransactionFactory.CreateTransaction(rawTransaction) as Transaction1559;
+            signer = signed is null ? null : TransactionVerificationAndRecovery.GetSenderAddress(signed);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Bytes the decoder refuses (it throws a plain Exception for some) are bytes the hot wallet never signed.
+            (signed, signer) = (null, null);
+        }
+
+        if (signed is null)
+        {
+            return [SignedByHotWallet, NonceMatches, PaysTheSame];
+        }
+
+        var failed = new List<string>(3);
+        if (!SameAddress(signer, hotWallet.Value))
+        {
+            failed.Add(SignedByHotWallet);
+        }
+
+        if (nonce is null || signed.Nonce != nonce || signed.Nonce != replacement.Nonce)
+        {
+            failed.Add(NonceMatches);
+        }
+
+        if (!SameAddress(signed.ReceiverAddress, replacement.To) || signed.Amount != replacement.ValueWei || signed.Data is not (null or "" or "0x"))
+        {
+            failed.Add(PaysTheSame);
+        }
+
+        return failed;
+    }
+
+    private static bool SameAddress(string? a, string? b) => a is not null && b is not null && string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Per withdrawal, the checks it fails (none: its approval is what the member tapped for). Two queries for the whole batch.</summary>
     public async Task<IReadOnlyDictionary<Guid, IReadOnlyList<string>>> FailedChecksAsync(IReadOnlyCollection<Withdrawal> withdrawals, CancellationToken cancellationToken)

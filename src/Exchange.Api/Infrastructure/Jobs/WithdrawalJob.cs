@@ -288,15 +288,16 @@ public sealed class WithdrawalJob(
             var withdrawal = await db.Withdrawals
                 .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {withdrawalId} FOR UPDATE")
                 .SingleAsync(cancellationToken);
-            // Another worker replaced it first, or it was settled meanwhile: nothing to do.
-            var newest = await db.WithdrawalTransactions.Where(t => t.WithdrawalId == withdrawalId).MaxAsync(t => t.Id, cancellationToken);
-            if (withdrawal.Status is not (RequestStatus.Signed or RequestStatus.Broadcast) || newest != latest.Id || withdrawal.Nonce is not { } nonce)
+            // Replaced by another worker, settled meanwhile, or no longer what the hot wallet signed (audited as tampered): nothing to do.
+            var newest = await db.WithdrawalTransactions.AsNoTracking().Where(t => t.WithdrawalId == withdrawalId).OrderByDescending(t => t.Id).FirstAsync(cancellationToken);
+            if (withdrawal.Status is not (RequestStatus.Signed or RequestStatus.Broadcast) || newest.Id != latest.Id || withdrawal.Nonce is not { } nonce
+                || Intent(withdrawal, nonce, fees) is var intent && !await evidence.ProvesReplacementAsync(withdrawal, newest, intent, cancellationToken))
             {
                 return;
             }
 
             var now = clock.GetUtcNow();
-            var signed = hotWallet.Sign(Intent(withdrawal, nonce, fees));
+            var signed = hotWallet.Sign(intent);
             Store(withdrawal, nonce, fees, signed, now);
             withdrawal.Replace(signed.RawHex, signed.Hash, now);
             db.Audit("withdrawal.transaction_replaced", withdrawal.AuditSubject, new
