@@ -22,10 +22,10 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("5");
         var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
-        var nonceBefore = await HotWalletNonceAsync();
+        var nonceBefore = await system.HotWalletNonceAsync();
 
         // No tap: the application's role ends the challenge in success and approves the row, as a callback would.
-        await ExecuteAsync(system.ConnectionString, $"""
+        await Sql.ExecuteAsync(system.ConnectionString, $"""
             UPDATE challenges SET state = 'Ended', outcome = 'success', ended_at = now(), sealed_id = NULL WHERE request_id = '{id}';
             UPDATE withdrawals SET status = 'approved' WHERE id = '{id}';
             """);
@@ -36,7 +36,7 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
         });
 
         Assert.Equal("tampered", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
-        Assert.Equal(nonceBefore, await HotWalletNonceAsync());
+        Assert.Equal(nonceBefore, await system.HotWalletNonceAsync());
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.WithdrawalTransactions.CountAsync(t => t.WithdrawalId == id)));
         var error = Assert.Single(await system.InScopeAsync((db, _) => db.AuditEvents.AsNoTracking()
             .Where(a => a.Subject == $"withdrawal:{id}" && a.Action == "withdrawal.tampered").Select(a => a.Data).ToListAsync()));
@@ -78,7 +78,7 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
         await trader.WaitForWithdrawalAsync(id, "confirmed");
         var before = await EvidenceAsync(id);
 
-        var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(system.ConnectionString, string.Format(System.Globalization.CultureInfo.InvariantCulture, statement, id)));
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(system.ConnectionString, string.Format(System.Globalization.CultureInfo.InvariantCulture, statement, id)));
 
         Assert.Contains(refusal, refused.MessageText, StringComparison.Ordinal);
         Assert.Equal(before, await EvidenceAsync(id));
@@ -94,7 +94,7 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var count = await system.InScopeAsync((db, _) => db.Transfers.CountAsync());
 
-        var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(system.ConnectionString, "DELETE FROM transfers"));
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(system.ConnectionString, "DELETE FROM transfers"));
 
         Assert.Contains("a transfer is never deleted", refused.MessageText, StringComparison.Ordinal);
         Assert.Equal(count, await system.InScopeAsync((db, _) => db.Transfers.CountAsync()));
@@ -109,15 +109,5 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
         return string.Join("|", challenge.Message, challenge.MemberId, challenge.Outcome, Convert.ToBase64String(challenge.ApprovalProof ?? []), withdrawals, string.Join(",", journal));
     });
 
-    private async Task<BigInteger> HotWalletNonceAsync() =>
-        BigInteger.Parse("0" + (await system.Anvil.RpcAsync("eth_getTransactionCount", system.HotWalletAddress, "pending"))!.GetValue<string>()[2..],
-            System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 }

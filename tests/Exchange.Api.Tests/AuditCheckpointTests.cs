@@ -18,7 +18,6 @@ public sealed class CheckpointFixture : ExchangeFixture
 /// Events arrive unsealed, and the chain's head can be signed and kept outside the database: a database owner who
 /// rewrites history and re-hashes the chain after it passes the internal check, and fails the checkpoint's.
 /// </summary>
-[Collection("processes")]
 public sealed class AuditCheckpointTests(CheckpointFixture system) : IClassFixture<CheckpointFixture>, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("exchange-checkpoint-").FullName;

@@ -155,7 +155,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
         {
             (id, _) = await BroadcastWithdrawalAsync(trader, to);
             // The application's role, past the immutability trigger (the owner lifts it for this session), points the row elsewhere.
-            await ExecuteAsync(system.OwnerConnectionString,
+            await Sql.ExecuteAsync(system.OwnerConnectionString,
                 $"SET session_replication_role = replica; UPDATE withdrawals SET to_address = '{attacker}' WHERE id = '{id}'");
             before = (await TransactionsAsync(id)).Select(t => t.Hash).ToList();
 
@@ -243,13 +243,6 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
     private Task<List<Exchange.Api.Infrastructure.Persistence.WithdrawalTransaction>> TransactionsAsync(Guid id) =>
         system.InScopeAsync((db, _) => db.WithdrawalTransactions.AsNoTracking().Where(t => t.WithdrawalId == id).OrderBy(t => t.Id).ToListAsync());
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private async Task StopMiningAsync()
     {

@@ -3,6 +3,7 @@ using System.Numerics;
 using Exchange.Api.Features.Operations;
 using Exchange.Api.Features.Withdrawals;
 using Exchange.Api.Infrastructure.Jobs;
+using Exchange.Api.Infrastructure.VivoKey;
 using Exchange.Api.Tests.Support;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
@@ -25,10 +26,10 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("5");
         var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
-        var nonceBefore = await HotWalletNonceAsync();
+        var nonceBefore = await system.HotWalletNonceAsync();
 
         // No tap: the application's role writes the status itself.
-        await ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET status = 'approved' WHERE id = '{id}'");
+        await Sql.ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET status = 'approved' WHERE id = '{id}'");
         await system.InScopeAsync(async (_, services) =>
         {
             await services.GetRequiredService<WithdrawalJob>().RunAsync(id, CancellationToken.None);
@@ -36,7 +37,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         });
 
         Assert.Equal("tampered", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
-        Assert.Equal(nonceBefore, await HotWalletNonceAsync());
+        Assert.Equal(nonceBefore, await system.HotWalletNonceAsync());
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.WithdrawalTransactions.CountAsync(t => t.WithdrawalId == id)));
         var error = await TamperedErrorAsync(id);
         Assert.Contains(SigningEvidence.ChallengeSucceeded, error, StringComparison.Ordinal);
@@ -53,13 +54,13 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("5");
         var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
-        var nonceBefore = await HotWalletNonceAsync();
+        var nonceBefore = await system.HotWalletNonceAsync();
 
         // The owner lifts the immutability trigger for a moment; the application's role raises the amount tenfold.
         await SetImmutabilityAsync(enabled: false);
         try
         {
-            await ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET amount = amount * 10 WHERE id = '{id}'");
+            await Sql.ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET amount = amount * 10 WHERE id = '{id}'");
         }
         finally
         {
@@ -70,7 +71,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
 
         await trader.WaitForWithdrawalAsync(id, "tampered");
-        Assert.Equal(nonceBefore, await HotWalletNonceAsync());
+        Assert.Equal(nonceBefore, await system.HotWalletNonceAsync());
         var error = await TamperedErrorAsync(id);
         Assert.Contains(SigningEvidence.MessageMatches, error, StringComparison.Ordinal);
         Assert.Contains(SigningEvidence.HoldInJournal, error, StringComparison.Ordinal);
@@ -83,10 +84,10 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("5");
         var id = await trader.AcceptedWithdrawalAsync("1", ExchangeFixture.NewAddress());
-        var nonceBefore = await HotWalletNonceAsync();
+        var nonceBefore = await system.HotWalletNonceAsync();
 
         // The journal is append-only for every role; the owner lifts that for a moment, as an attacker who got round it.
-        await ExecuteAsync(system.OwnerConnectionString, $"""
+        await Sql.ExecuteAsync(system.OwnerConnectionString, $"""
             ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;
             DELETE FROM journal_entries WHERE request_id = '{id}';
             ALTER TABLE journal_entries ENABLE TRIGGER journal_entries_append_only;
@@ -94,7 +95,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync((await system.PendingChallengeAsync(trader.Subject))["vivo_id"]!.GetValue<string>()));
 
         await trader.WaitForWithdrawalAsync(id, "tampered");
-        Assert.Equal(nonceBefore, await HotWalletNonceAsync());
+        Assert.Equal(nonceBefore, await system.HotWalletNonceAsync());
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.WithdrawalTransactions.CountAsync(t => t.WithdrawalId == id)));
         var error = await TamperedErrorAsync(id);
         Assert.Contains(SigningEvidence.HoldInJournal, error, StringComparison.Ordinal);
@@ -112,12 +113,17 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
             n => n == 2, "both challenges to be with VivoKey");
 
         // Both tapped, as the tap writes it, and not yet signed; the owner, past the triggers, breaks one row's address.
-        await ExecuteAsync(system.OwnerConnectionString, $"""
+        await Sql.ExecuteAsync(system.OwnerConnectionString, $"""
             SET session_replication_role = replica;
             UPDATE challenges SET state = 'Ended', outcome = 'success', ended_at = now() WHERE request_id IN ('{bad}', '{good}');
             UPDATE withdrawals SET status = 'approved', updated_at = now() WHERE id IN ('{bad}', '{good}');
             UPDATE withdrawals SET to_address = '0x-not-an-address' WHERE id = '{bad}';
             """);
+        // What the success callback would have left on the good one: its approval proof (the key is the exchange's).
+        var proof = await system.InScopeAsync(async (db, services) => services.GetRequiredService<ChallengeKeys>().ProveApproval(
+            await db.Challenges.AsNoTracking().SingleAsync(c => c.RequestId == good), await db.Withdrawals.AsNoTracking().SingleAsync(w => w.Id == good)));
+        await Sql.ExecuteAsync(system.OwnerConnectionString,
+            $"SET session_replication_role = replica; UPDATE challenges SET approval_proof = '\\x{Convert.ToHexString(proof)}'::bytea WHERE request_id = '{good}'");
 
         // One signing transaction for both: the broken row must not take the other down with it.
         var signed = await system.InScopeAsync((_, services) => services.GetRequiredService<WithdrawalJob>().SignBatchAsync([bad, good], CancellationToken.None));
@@ -147,7 +153,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         var before = await RowAsync($"SELECT member_id || ' ' || asset || ' ' || amount || ' ' || to_address FROM withdrawals WHERE id = '{id}'");
 
         var refused = await Assert.ThrowsAsync<PostgresException>(() =>
-            ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET {change}, status = 'approved' WHERE id = '{id}'"));
+            Sql.ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET {change}, status = 'approved' WHERE id = '{id}'"));
 
         Assert.Contains($"immutable_requests: withdrawals.{column}", refused.MessageText, StringComparison.Ordinal);
         Assert.Equal(before, await RowAsync($"SELECT member_id || ' ' || asset || ' ' || amount || ' ' || to_address FROM withdrawals WHERE id = '{id}'"));
@@ -160,7 +166,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         using var sender = await system.NewTraderAsync();
         using var receiver = await system.NewTraderAsync();
         var id = Guid.NewGuid();
-        await ExecuteAsync(system.ConnectionString, $"""
+        await Sql.ExecuteAsync(system.ConnectionString, $"""
             INSERT INTO transfers (id, member_id, to_member_id, asset, amount, status, created_at, updated_at)
             SELECT '{id}', s.id, r.id, 'ETH', 1000, 'pending_approval', now(), now()
             FROM members s, members r WHERE s.subject = '{sender.Subject}' AND r.subject = '{receiver.Subject}'
@@ -170,13 +176,13 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
 
         foreach (var (column, change) in new[] { ("amount", "amount = amount * 10"), ("to_member_id", "to_member_id = member_id"), ("member_id", "member_id = to_member_id"), ("asset", "asset = 'BTC'") })
         {
-            var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(system.ConnectionString, $"UPDATE transfers SET {change} WHERE id = '{id}'"));
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => Sql.ExecuteAsync(system.ConnectionString, $"UPDATE transfers SET {change} WHERE id = '{id}'"));
             Assert.Contains($"immutable_requests: transfers.{column}", refused.MessageText, StringComparison.Ordinal);
         }
 
         Assert.Equal(before, await RowAsync(row));
         // Everything else still changes as the flow needs.
-        await ExecuteAsync(system.ConnectionString, $"UPDATE transfers SET status = 'cancelled', updated_at = now() WHERE id = '{id}'");
+        await Sql.ExecuteAsync(system.ConnectionString, $"UPDATE transfers SET status = 'cancelled', updated_at = now() WHERE id = '{id}'");
     }
 
     private async Task<string> TamperedErrorAsync(Guid id)
@@ -186,12 +192,9 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         return Assert.Single(events);
     }
 
-    private async Task<BigInteger> HotWalletNonceAsync() =>
-        BigInteger.Parse("0" + (await system.Anvil.RpcAsync("eth_getTransactionCount", system.HotWalletAddress, "pending"))!.GetValue<string>()[2..],
-            System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Disables or enables the immutability trigger as the schema's owner (a no-op where there is none).</summary>
-    private Task SetImmutabilityAsync(bool enabled) => ExecuteAsync(system.OwnerConnectionString, $"""
+    private Task SetImmutabilityAsync(bool enabled) => Sql.ExecuteAsync(system.OwnerConnectionString, $"""
         DO $$ BEGIN
             IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'withdrawals_immutable_money') THEN
                 ALTER TABLE withdrawals {(enabled ? "ENABLE" : "DISABLE")} TRIGGER withdrawals_immutable_money;
@@ -199,13 +202,6 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         END $$
         """);
 
-    private static async Task ExecuteAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private async Task<string?> RowAsync(string sql)
     {

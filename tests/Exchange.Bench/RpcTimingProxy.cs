@@ -31,6 +31,9 @@ public sealed class RpcTimingProxy : IAsyncDisposable
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var anvil = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(anvilUrl) };
         var builder = WebApplication.CreateSlimBuilder();
+        // None of the exchange's appsettings files that sit beside the tests (Production's AllowedHosts would refuse 127.0.0.1).
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseUrls(url);
         builder.Logging.ClearProviders();
         var app = builder.Build();

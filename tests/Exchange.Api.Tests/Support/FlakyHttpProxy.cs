@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -36,6 +37,9 @@ public sealed class FlakyHttpProxy : IAsyncDisposable
         {
             var url = $"http://127.0.0.1:{Exchange.Testing.FreePort.Next()}";
             var builder = WebApplication.CreateSlimBuilder();
+            // None of the exchange's appsettings files that sit beside the tests (Production's AllowedHosts would refuse 127.0.0.1).
+            builder.Configuration.Sources.Clear();
+            builder.Configuration.AddInMemoryCollection();
             builder.WebHost.UseUrls(url);
             builder.Logging.ClearProviders();
             var app = builder.Build();
