@@ -34,12 +34,12 @@ static async Task<int> RunAsync(string[] args)
 
     if (args.Length > 0 && args[0] is "check-invariants" or "reconcile" or "migrate")
     {
-        var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var tool = ExchangeApp.Build(args[1..], builder => builder.Configuration.AddInMemoryCollection(ToolSettings(new Dictionary<string, string?>
         {
             ["Exchange:RunJobs"] = "false",
             ["Exchange:ServeApi"] = "false",
             ["Exchange:MigrateOnStartup"] = args[0] == "migrate" ? "true" : "false",
-        }));
+        }, builder.Configuration)));
         if (args[0] == "migrate")
         {
             Console.WriteLine("The database schema is up to date.");
@@ -99,6 +99,29 @@ static async Task<int> RunAuditAsync(string[] args)
     return checkpoint is not null
         ? await Exchange.Api.Features.Audit.AuditCheckpointCommand.VerifyAsync(tool.Services, checkpoint)
         : await Exchange.Api.Features.Audit.AuditCheckpointCommand.CheckpointAsync(tool.Services, output);
+}
+
+// The tools run no jobs, so, like an API-only instance, they know the hot wallet by Ethereum:HotWalletAddress. Where
+// only a plain key is configured (a local run on the development defaults), its address is taken from it.
+static Dictionary<string, string?> ToolSettings(Dictionary<string, string?> settings, IConfiguration configuration)
+{
+    var ethereum = configuration.GetSection(Exchange.Api.Infrastructure.Chain.EthereumOptions.SectionName).Get<Exchange.Api.Infrastructure.Chain.EthereumOptions>()
+        ?? new Exchange.Api.Infrastructure.Chain.EthereumOptions();
+    if (string.IsNullOrWhiteSpace(ethereum.HotWalletAddress)
+        && ethereum.HotWalletKeySource == Exchange.Api.Infrastructure.Chain.HotWalletKeySource.Environment
+        && !string.IsNullOrWhiteSpace(ethereum.HotWalletPrivateKey))
+    {
+        try
+        {
+            settings["Ethereum:HotWalletAddress"] = new Nethereum.Signer.EthECKey(ethereum.HotWalletPrivateKey).GetPublicAddress();
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            // Not a key: the start-up checks say so, naming the setting.
+        }
+    }
+
+    return settings;
 }
 
 /// <summary>The entry point; public so test hosts can name the assembly.</summary>
