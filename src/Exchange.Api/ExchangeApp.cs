@@ -24,6 +24,7 @@ using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api;
 
@@ -137,7 +138,7 @@ public static class ExchangeApp
         services.AddSingleton<ChallengeKeys>();
         services.AddSingleton<ValidationApiClient>();
         services.AddScoped<MemberTokens>();
-        services.AddScoped<AfterCommit>();
+        services.AddScoped<IdempotencyKeys>();
         services.AddScoped<LedgerPostings>();
         services.AddScoped<ChallengeIssuer>();
         services.AddScoped<RequestLimits>();
@@ -145,11 +146,9 @@ public static class ExchangeApp
         services.AddScoped<RequestOutcomes>();
         services.AddScoped<OperatorActionExecution>();
         services.AddScoped<JobScheduler>();
-        services.AddScoped<SendChallengeJob>();
-        services.AddScoped<WithdrawalJob>();
         services.AddScoped<SigningEvidence>();
-        services.AddScoped<Reconciler>();
         services.AddScoped<AuditChain>();
+        WorkSteps.Add(services);
         services.AddScoped<RoleGrants>();
         services.AddScoped<InvariantChecker>();
         services.AddSingleton<RefusalAudit>();

@@ -49,7 +49,7 @@ static async Task<int> RunAsync(string[] args)
         await using var scope = tool.Services.CreateAsyncScope();
         if (args[0] == "reconcile")
         {
-            var pass = await scope.ServiceProvider.GetRequiredService<Exchange.Api.Infrastructure.Jobs.Reconciler>().RunAsync(CancellationToken.None);
+            var pass = await scope.ServiceProvider.GetRequiredService<Exchange.Api.Features.Requests.Reconcile>().RunAsync(CancellationToken.None);
             Console.WriteLine(pass);
             return 0;
         }

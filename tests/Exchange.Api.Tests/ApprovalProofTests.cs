@@ -31,7 +31,7 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
             """);
         await system.InScopeAsync(async (_, services) =>
         {
-            await services.GetRequiredService<WithdrawalJob>().RunAsync(id, CancellationToken.None);
+            await services.GetRequiredService<DriveWithdrawal>().RunAsync(id, CancellationToken.None);
             return true;
         });
 

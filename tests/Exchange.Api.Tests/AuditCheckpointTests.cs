@@ -4,6 +4,7 @@ using Exchange.Api.Features.Audit;
 using Exchange.Api.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Tests;
 

@@ -5,6 +5,7 @@ using Exchange.Api.Features.Audit;
 using Exchange.Api.Tests.Support;
 using Npgsql;
 using Xunit.Abstractions;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Tests;
 

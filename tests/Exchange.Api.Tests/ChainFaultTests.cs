@@ -166,7 +166,7 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
             {
                 await system.InScopeAsync(async (_, services) =>
                 {
-                    await services.GetRequiredService<WithdrawalJob>().NudgeAsync(id, CancellationToken.None);
+                    await services.GetRequiredService<NudgeWithdrawal>().RunAsync(id, CancellationToken.None);
                     return true;
                 });
             }

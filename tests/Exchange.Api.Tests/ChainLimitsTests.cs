@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Numerics;
+using Exchange.Api.Features.Withdrawals;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Tests.Support;
 using Microsoft.EntityFrameworkCore;
@@ -90,7 +91,7 @@ public sealed class ChainLimitsTests(ChainLimitsFixture system) : IClassFixture<
             system.Clock.Advance(TimeSpan.FromSeconds(61));
             await system.InScopeAsync(async (_, services) =>
             {
-                await services.GetRequiredService<WithdrawalJob>().NudgeAsync(id, CancellationToken.None);
+                await services.GetRequiredService<NudgeWithdrawal>().RunAsync(id, CancellationToken.None);
                 return true;
             });
             var stored = await system.InScopeAsync((db, _) => db.WithdrawalTransactions.AsNoTracking().Where(t => t.WithdrawalId == id).ToListAsync());

@@ -51,7 +51,7 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
         var lines = await Poll.UntilAsync(() => Task.FromResult(JsonLines(back.Output)),
             all => all.Any(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal)), "the worker to log the confirmation", seconds: 10);
         var confirmed = lines.Single(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal));
-        Assert.EndsWith("WithdrawalJob", confirmed.GetProperty("Category").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("Withdrawals.FollowReceipts", confirmed.GetProperty("Category").GetString(), StringComparison.Ordinal);
         Assert.Equal(id.ToString(), ScopeField(confirmed, "WithdrawalId"));
         Assert.True(DateTimeOffset.TryParse(confirmed.GetProperty("Timestamp").GetString(), out _), confirmed.ToString());
         var request = lines.First(l => ScopeField(l, "RequestPath") == "/health/live");

@@ -80,10 +80,10 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
         Assert.False(string.IsNullOrEmpty(callback.Scopes["TraceId"]?.ToString()));
         Assert.Equal("/vivokey/callback", callback.Scopes["RequestPath"]);
 
-        // The job that broadcast and the one that confirmed: the withdrawal's scope, and no request's.
-        foreach (var message in new[] { "Broadcast", "Confirmed" })
+        // The step that broadcast and the one that confirmed: the withdrawal's scope, and no request's.
+        foreach (var (step, message) in new[] { ("Withdrawals.Broadcast", "Broadcast"), ("Withdrawals.FollowReceipts", "Confirmed") })
         {
-            var job = Assert.Single(lines, l => l.Category.EndsWith("WithdrawalJob", StringComparison.Ordinal) && Names(l) && l.Message.StartsWith(message, StringComparison.Ordinal));
+            var job = Assert.Single(lines, l => l.Category.EndsWith(step, StringComparison.Ordinal) && Names(l) && l.Message.StartsWith(message, StringComparison.Ordinal));
             Assert.False(job.Scopes.ContainsKey("RequestId"), $"{message} was logged in a request's scope: {string.Join(", ", job.Scopes)}");
         }
     }

@@ -73,6 +73,6 @@ public sealed class ReconcilerBacklogTests(SmallBatchFixture system) : IClassFix
 
         Assert.Equal(("100", "0"), await alice.BalanceAsync());
         Assert.Equal(("100", "0"), await bob.BalanceAsync());
-        Assert.Equal(new Exchange.Api.Infrastructure.Jobs.Reconciler.Report(0, 0, 0, 0, 0), await system.RunReconcilerAsync());
+        Assert.Equal(new Exchange.Api.Features.Requests.Reconcile.Report(0, 0, 0, 0, 0), await system.RunReconcilerAsync());
     }
 }

@@ -32,7 +32,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         await Sql.ExecuteAsync(system.ConnectionString, $"UPDATE withdrawals SET status = 'approved' WHERE id = '{id}'");
         await system.InScopeAsync(async (_, services) =>
         {
-            await services.GetRequiredService<WithdrawalJob>().RunAsync(id, CancellationToken.None);
+            await services.GetRequiredService<DriveWithdrawal>().RunAsync(id, CancellationToken.None);
             return true;
         });
 
@@ -126,7 +126,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
             $"SET session_replication_role = replica; UPDATE challenges SET approval_proof = '\\x{Convert.ToHexString(proof)}'::bytea WHERE request_id = '{good}'");
 
         // One signing transaction for both: the broken row must not take the other down with it.
-        var signed = await system.InScopeAsync((_, services) => services.GetRequiredService<WithdrawalJob>().SignBatchAsync([bad, good], CancellationToken.None));
+        var signed = await system.InScopeAsync((_, services) => services.GetRequiredService<SignApproved>().SignAsync([bad, good], CancellationToken.None));
 
         Assert.Equal([good], signed);
         Assert.Equal(RequestStatus.Tampered, await system.InScopeAsync((db, _) => db.Withdrawals.Where(w => w.Id == bad).Select(w => w.Status).SingleAsync()));
@@ -134,7 +134,7 @@ public sealed class SigningEvidenceTests(ExchangeFixture system) : IClassFixture
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.WithdrawalTransactions.CountAsync(t => t.WithdrawalId == bad)));
         await system.InScopeAsync(async (_, services) =>
         {
-            await services.GetRequiredService<WithdrawalJob>().RunAsync(good, CancellationToken.None);
+            await services.GetRequiredService<DriveWithdrawal>().RunAsync(good, CancellationToken.None);
             return true;
         });
         await trader.WaitForWithdrawalAsync(good, "confirmed");

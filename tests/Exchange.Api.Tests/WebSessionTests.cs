@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Exchange.Api.Features.Account;
 using Exchange.Api.Common.Http;
 using Exchange.Api.Tests.Support;
 using Microsoft.AspNetCore.Authentication.Cookies;

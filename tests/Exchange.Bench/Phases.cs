@@ -486,10 +486,10 @@ public sealed partial class Phases(BenchSystem system, BenchSettings settings, B
         }
     }
 
-    private async Task<Reconciler.Report> PassAsync()
+    private async Task<Exchange.Api.Features.Requests.Reconcile.Report> PassAsync()
     {
         await using var scope = Tool().Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<Reconciler>().RunAsync(CancellationToken.None);
+        return await scope.ServiceProvider.GetRequiredService<Exchange.Api.Features.Requests.Reconcile>().RunAsync(CancellationToken.None);
     }
 
     /// <summary>The exchange's own services, as its command line (`Exchange.Api reconcile`) builds them: no server, no jobs.</summary>

@@ -29,23 +29,3 @@ public sealed class ConflictException(string message, string? field = null) : Ex
 {
     public string? Field { get; } = field;
 }
-
-/// <summary>Work to do only once the unit of work has committed: enqueueing jobs, for one.</summary>
-public sealed class AfterCommit
-{
-    private readonly List<Action> _actions = [];
-
-    public void Add(Action action) => _actions.Add(action);
-
-    public void Run()
-    {
-        var actions = _actions.ToList();
-        _actions.Clear();
-        foreach (var action in actions)
-        {
-            action();
-        }
-    }
-
-    public void Discard() => _actions.Clear();
-}

@@ -1,4 +1,4 @@
-using Exchange.Api.Features.Account;
+using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.VivoKey;
 using Npgsql;

@@ -256,8 +256,8 @@ public class ExchangeFixture : IAsyncLifetime
         return await work(scope.ServiceProvider.GetRequiredService<ExchangeDbContext>(), scope.ServiceProvider);
     }
 
-    public Task<Reconciler.Report> RunReconcilerAsync() =>
-        InScopeAsync((_, services) => services.GetRequiredService<Reconciler>().RunAsync(CancellationToken.None));
+    public Task<Exchange.Api.Features.Requests.Reconcile.Report> RunReconcilerAsync() =>
+        InScopeAsync((_, services) => services.GetRequiredService<Exchange.Api.Features.Requests.Reconcile>().RunAsync(CancellationToken.None));
 
     /// <summary>The simulator's pending challenge for a member, once the exchange has sent it.</summary>
     public async Task<JsonObject> PendingChallengeAsync(string subject, double seconds = 20)

@@ -11,7 +11,7 @@ namespace Exchange.Api.Tests.Support;
 /// </summary>
 public sealed class Trader(ExchangeFixture system, string subject, string email, Func<CookieContainer, HttpMessageHandler>? browser = null, string? exchangeUrl = null) : IDisposable
 {
-    /// <summary>What the pages send with every unsafe request under /api (Common/Http/WebSession.cs).</summary>
+    /// <summary>What the pages send with every unsafe request under /api (Features/Account/WebSession.cs).</summary>
     public const string AntiForgeryHeader = "X-Requested-With";
     public const string AntiForgeryValue = "exchange";
 

@@ -8,6 +8,9 @@ namespace Exchange.Api.Common.Http;
 /// <summary>The one place exceptions become RFC 7807 problem details; endpoints do not catch them.</summary>
 public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
 {
+    /// <summary>Where an answer's problem details are left for the refusal audit to read (HttpContext.Items).</summary>
+    public const string ProblemItem = "exchange.problem";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
         var (status, title, errors) = exception switch
@@ -47,7 +50,7 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
         }
 
         http.Response.StatusCode = status;
-        http.Items[Features.Audit.RefusalAudit.ProblemItem] = problem;
+        http.Items[ProblemItem] = problem;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using Exchange.Api.Features.Audit;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
@@ -126,7 +125,7 @@ public static class RateLimits
             Title = $"Too many requests: try again in {seconds} seconds.",
             Extensions = { ["retryAfter"] = seconds },
         };
-        http.Items[RefusalAudit.ProblemItem] = problem;
+        http.Items[ProblemDetailsExceptionHandler.ProblemItem] = problem;
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }
 }

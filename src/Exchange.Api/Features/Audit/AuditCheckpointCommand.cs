@@ -1,3 +1,5 @@
+using Exchange.Api.Bookkeeping;
+
 namespace Exchange.Api.Features.Audit;
 
 /// <summary>

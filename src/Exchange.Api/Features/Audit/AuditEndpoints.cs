@@ -4,6 +4,7 @@ using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Audit;
 using Microsoft.EntityFrameworkCore;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Features.Audit;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Exchange.Api.Common;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Audit;
 using Microsoft.AspNetCore.Mvc;
@@ -118,7 +119,7 @@ public sealed class RefusalAudit(IServiceScopeFactory scopes, TimeProvider clock
             ? Actors.Member(subject)
             : Actors.Anonymous(http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
-    public const string ProblemItem = "exchange.problem";
+    public const string ProblemItem = ProblemDetailsExceptionHandler.ProblemItem;
 
     /// <summary>
     /// Outermost middleware: once the response is decided, an authorization failure anywhere under

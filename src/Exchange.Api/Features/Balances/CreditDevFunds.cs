@@ -4,6 +4,7 @@ using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Common;
 using FluentValidation;
 using Mediator;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Features.Balances;
 

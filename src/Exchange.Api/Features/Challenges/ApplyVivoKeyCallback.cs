@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Exchange.Api.Bookkeeping;
 using Exchange.Api.Common;
 using Exchange.Api.Features.Audit;
-using Exchange.Api.Features.Balances;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.Telemetry;
@@ -59,7 +59,7 @@ public static class ApplyVivoKeyCallback
 
             var idHash = ChallengeIds.Hash(command.Id);
             // A second callback, a cancel or the reconciler racing this one: the loser reads again and finds it ended.
-            var (outcome, afterCommit) = await db.InTransactionAsync(() => ApplyAsync(command, idHash, cancellationToken), cancellationToken);
+            var outcome = await db.InTransactionAsync(() => ApplyAsync(command, idHash, cancellationToken), cancellationToken);
             if (outcome == Outcome.Applied)
             {
                 crash.At("after-callback");
@@ -72,21 +72,18 @@ public static class ApplyVivoKeyCallback
                     outcome == Outcome.Applied ? "applied" : "ignored: the challenge had already ended");
             }
 
-            afterCommit?.Invoke();
             return outcome;
         }
 
-        private async Task<(Outcome, Action?)> ApplyAsync(Command command, byte[] idHash, CancellationToken cancellationToken)
+        private async Task<Outcome> ApplyAsync(Command command, byte[] idHash, CancellationToken cancellationToken)
         {
             var now = clock.GetUtcNow();
             // Locking the challenge serializes callbacks for it: a racing duplicate waits, then finds it ended.
-            var challenge = await db.Challenges
-                .FromSql($"SELECT *, xmin FROM challenges WHERE id_hash = {idHash} FOR UPDATE")
-                .SingleOrDefaultAsync(cancellationToken);
+            var challenge = await db.LockChallengeByIdHashAsync(idHash, cancellationToken);
             if (challenge is null)
             {
                 db.Audit("callback.unknown_id", "vivokey:callback", Received(command), now);
-                return (Outcome.UnknownId, null);
+                return Outcome.UnknownId;
             }
 
             LogFields.NameRequest(challenge.RequestKind, challenge.RequestId);
@@ -94,19 +91,20 @@ public static class ApplyVivoKeyCallback
             if (challenge.VivoId is not null && command.VivoId != challenge.VivoId)
             {
                 db.Audit("callback.vivo_id_mismatch", subject, new { expected = challenge.VivoId, received = Received(command) }, now);
-                return (Outcome.VivoIdMismatch, null);
+                return Outcome.VivoIdMismatch;
             }
 
             if (challenge.IsEnded)
             {
                 db.Audit("callback.ignored", subject, new { challengeOutcome = challenge.Outcome, received = Received(command) }, now);
-                return (Outcome.AlreadyEnded, null);
+                return Outcome.AlreadyEnded;
             }
 
             if (challenge.RequestKind == Domain.Operations.OperatorAction.ChallengeKind)
             {
                 // The operator's own tap on an action of theirs: nothing happened until now.
-                return (Outcome.Applied, await operatorActions.ApplyAsync(challenge, command.Success, command.Error, command.VivoId, cancellationToken));
+                await operatorActions.ApplyAsync(challenge, command.Success, command.Error, command.VivoId, cancellationToken);
+                return Outcome.Applied;
             }
 
             var request = await outcomes.FindAsync(challenge, cancellationToken)
@@ -114,7 +112,7 @@ public static class ApplyVivoKeyCallback
             if (request.Status != RequestStatus.PendingApproval)
             {
                 db.Audit("callback.ignored", subject, new { requestStatus = request.Status.ToWire(), received = Received(command) }, now);
-                return (Outcome.AlreadyEnded, null);
+                return Outcome.AlreadyEnded;
             }
 
             var status = Challenge.StatusFor(command.Success, command.Error);
@@ -127,7 +125,7 @@ public static class ApplyVivoKeyCallback
                     await tokens.MarkUnusableAsync(request.MemberId, cancellationToken);
                 }
 
-                return (Outcome.Applied, null);
+                return Outcome.Applied;
             }
 
             request.Approve(now);
@@ -144,9 +142,10 @@ public static class ApplyVivoKeyCallback
                     // A transfer settles inside the ledger at once, in this same transaction.
                     await ledger.SettleTransferAsync(transfer, cancellationToken);
                     transfer.MarkSettled(now);
-                    return (Outcome.Applied, null);
+                    return Outcome.Applied;
                 case Withdrawal withdrawal:
-                    return (Outcome.Applied, () => jobs.SignAndBroadcastNow(withdrawal.Id));
+                    db.WhenCommitted(() => jobs.SignAndBroadcastNow(withdrawal.Id));
+                    return Outcome.Applied;
                 default:
                     throw new InvalidOperationException($"Unknown request type {request.GetType().Name}.");
             }

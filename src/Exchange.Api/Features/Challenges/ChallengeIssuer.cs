@@ -12,12 +12,11 @@ namespace Exchange.Api.Features.Challenges;
 /// <summary>
 /// Creates the validation challenge of a new request, in the request's transaction. The challenge
 /// row (state sending, next_send_at due) is the durable intent to send it; the job is enqueued once
-/// the transaction commits, and the reconciler re-enqueues any whose enqueue was lost to a crash.
+/// the transaction commits (the dispatcher sends it at once), and the reconciler re-enqueues any whose enqueue was lost to a crash.
 /// </summary>
 public sealed class ChallengeIssuer(
     ExchangeDbContext db,
     ChallengeKeys keys,
-    AfterCommit afterCommit,
     JobScheduler jobs,
     TimeProvider clock,
     IOptions<VivoKeyOptions> options)
@@ -47,7 +46,7 @@ public sealed class ChallengeIssuer(
             now.AddSeconds(options.Value.ChallengeTimeoutSeconds));
         db.Challenges.Add(challenge);
         db.Audit("challenge.issued", auditSubject, new { challengeId = challenge.Id, message, deadline = challenge.Deadline }, now);
-        afterCommit.Add(() => jobs.SendChallengeNow(challenge.Id));
+        db.WhenCommitted(() => jobs.SendChallengeNow(challenge.Id));
         return challenge;
     }
 }

@@ -4,6 +4,7 @@ using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Features.Operations;
 

@@ -1,4 +1,4 @@
-using Exchange.Api.Features.Challenges;
+using Exchange.Api.Bookkeeping;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Audit;
@@ -15,15 +15,15 @@ namespace Exchange.Api.Features.Operations;
 /// </summary>
 public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcomes outcomes, JobScheduler jobs, TimeProvider clock)
 {
-    /// <summary>Applies the callback to a locked, not yet ended operator challenge; returns the work to run after commit.</summary>
-    public async Task<Action?> ApplyAsync(Challenge challenge, bool success, string? error, string? vivoId, CancellationToken cancellationToken)
+    /// <summary>Applies the callback to a locked, not yet ended operator challenge, in the callback's transaction.</summary>
+    public async Task ApplyAsync(Challenge challenge, bool success, string? error, string? vivoId, CancellationToken cancellationToken)
     {
         if (!success)
         {
             var status = Challenge.StatusFor(false, error);
             await outcomes.EndPendingAsync(challenge, status, $"The operator's challenge ended: {error}.", cancellationToken);
             challenge.RecordAccepted(vivoId);
-            return null;
+            return;
         }
 
         var now = clock.GetUtcNow();
@@ -31,26 +31,25 @@ public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcome
         challenge.End("success", now, vivoId);
         if (action.IsEnded)
         {
-            return null;
+            return;
         }
 
         // Everything that follows is the operator's doing, confirmed with their own implant.
         db.Actor = Actors.Operator(action.OperatorSubject);
-        var (done, result, afterCommit) = await CarryOutAsync(action, cancellationToken);
+        var (done, result) = await CarryOutAsync(action, cancellationToken);
         action.End(done ? OperatorActionStatus.Executed : OperatorActionStatus.NotApplicable, result, now);
         db.Audit($"{OperatorAction.ChallengeKind}.{action.Status.ToWire()}", action.AuditSubject,
             new { action = action.Kind.ToWire(), target = action.TargetSubject, result }, now);
-        return afterCommit;
     }
 
-    private async Task<(bool Done, string Result, Action? AfterCommit)> CarryOutAsync(OperatorAction action, CancellationToken cancellationToken)
+    private async Task<(bool Done, string Result)> CarryOutAsync(OperatorAction action, CancellationToken cancellationToken)
     {
         // The target's challenge before the target, as every writer of a request does.
         var targetChallenge = await db.LockChallengeOfRequestAsync(action.TargetId, cancellationToken);
         var request = await outcomes.FindAsync(action.TargetKind, action.TargetId, cancellationToken);
         if (request is null || !action.Kind.AppliesTo(action.TargetKind, request.Status))
         {
-            return (false, $"Nothing done: the {action.TargetKind} is now {request?.Status.ToWire() ?? "gone"}.", null);
+            return (false, $"Nothing done: the {action.TargetKind} is now {request?.Status.ToWire() ?? "gone"}.");
         }
 
         switch (action.Kind)
@@ -58,21 +57,23 @@ public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcome
             case OperatorActionKind.Cancel:
                 await outcomes.EndAsync(request, targetChallenge, RequestStatus.Cancelled,
                     $"Cancelled by operator {action.OperatorSubject}: {action.Reason}", cancellationToken);
-                return (true, $"The {action.TargetKind} was cancelled and its held funds released.", null);
+                return (true, $"The {action.TargetKind} was cancelled and its held funds released.");
 
             case OperatorActionKind.RetrySend:
                 if (targetChallenge is null || !targetChallenge.SendAgainAt(clock.GetUtcNow()))
                 {
-                    return (false, "Nothing done: VivoKey had already accepted the challenge.", null);
+                    return (false, "Nothing done: VivoKey had already accepted the challenge.");
                 }
 
                 var challengeId = targetChallenge.Id;
-                return (true, "The challenge is being sent to VivoKey again.", () => jobs.SendChallenge(challengeId));
+                db.WhenCommitted(() => jobs.SendChallenge(challengeId));
+                return (true, "The challenge is being sent to VivoKey again.");
 
             case OperatorActionKind.Rebroadcast:
                 var withdrawalId = request.Id;
                 // The job broadcasts the stored bytes again; it never signs anew.
-                return (true, "The signed transaction is being broadcast again.", () => jobs.SignAndBroadcast(withdrawalId));
+                db.WhenCommitted(() => jobs.DriveWithdrawal(withdrawalId));
+                return (true, "The signed transaction is being broadcast again.");
 
             default:
                 throw new InvalidOperationException($"Unknown operator action {action.Kind}.");

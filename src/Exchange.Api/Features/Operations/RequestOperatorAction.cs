@@ -7,6 +7,7 @@ using Exchange.Domain.Operations;
 using FluentValidation;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Features.Operations;
 

@@ -13,6 +13,7 @@ using FluentValidation;
 using FluentValidation.Results;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Features.Transfers;
 

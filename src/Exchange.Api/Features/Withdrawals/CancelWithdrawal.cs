@@ -5,6 +5,7 @@ using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Common;
 using Mediator;
 using Microsoft.EntityFrameworkCore;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Features.Withdrawals;
 
@@ -24,9 +25,7 @@ public static class CancelWithdrawal
         {
             // The challenge first, then the withdrawal: a callback or the reconciler racing this cancel waits, then finds it ended.
             var challenge = await db.LockChallengeOfRequestAsync(command.Id, cancellationToken);
-            var withdrawal = await db.Withdrawals
-                .FromSql($"SELECT *, xmin FROM withdrawals WHERE id = {command.Id} FOR UPDATE")
-                .SingleOrDefaultAsync(cancellationToken)
+            var withdrawal = await db.LockWithdrawalAsync(command.Id, cancellationToken)
                 ?? throw new NotFoundException("No withdrawal has that id.");
             if (withdrawal.MemberId != command.MemberId)
             {

@@ -1,5 +1,6 @@
 using Exchange.Api.Common;
 using Exchange.Api.Common.Http;
+using Exchange.Api.Bookkeeping;
 using Exchange.Api.Features.Balances;
 using Exchange.Api.Features.Challenges;
 using Exchange.Api.Features.Requests;
@@ -56,7 +57,8 @@ public static class RequestWithdrawal
         }
     }
 
-    public sealed class Handler(ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, RequestLimits limits, TimeProvider clock)
+    public sealed class Handler(
+        ExchangeDbContext db, LedgerPostings ledger, ChallengeIssuer challenges, RequestLimits limits, TimeProvider clock, Infrastructure.CrashPoints crash)
         : ICommandHandler<Command, Response>
     {
         public async ValueTask<Response> Handle(Command command, CancellationToken cancellationToken)
@@ -81,6 +83,7 @@ public static class RequestWithdrawal
                 address,
                 status = withdrawal.Status.ToWire(),
             }, withdrawal.CreatedAt);
+            db.WhenCommitted(() => crash.At("after-hold"));
             return new Response(withdrawal.Id, withdrawal.Status.ToWire(), message);
         }
     }

@@ -1,4 +1,4 @@
-using Exchange.Api.Features.Audit;
+using Exchange.Api.Bookkeeping;
 
 namespace Exchange.Api.Infrastructure.Jobs;
 

@@ -7,7 +7,7 @@ namespace Exchange.Api.Infrastructure.Jobs;
 
 /// <summary>
 /// Follows every broadcast withdrawal to its confirmation: at each new block, one look at the receipts of
-/// all of them (<see cref="WithdrawalJob.CheckOnceAsync"/>: settle, count confirmations, or notice a reorg).
+/// all of them (<see cref="WorkKind.FollowReceipts"/>: settle, count confirmations, or notice a reorg).
 /// Every second it also sends again, or replaces, what has sat unmined since its last broadcast
 /// (Ethereum:RebroadcastAfterSeconds; replacement after Ethereum:ReplaceAfterSeconds), mined blocks or not.
 /// One instance watches at a time (a session advisory lock, which dies with its connection); the others
@@ -51,14 +51,14 @@ public sealed class ConfirmationWatcher(
                         // A new block, or another one at the same height (a reorganisation): every receipt may have changed.
                         seen = block;
                         await ForEachAsync(await IdsAsync($"SELECT id FROM withdrawals WHERE status = 'broadcast' ORDER BY updated_at LIMIT {BatchSize}", stoppingToken),
-                            (job, id, token) => job.CheckOnceAsync(id, token), stoppingToken);
+                            WorkKind.FollowReceipts, stoppingToken);
                     }
 
                     if (nudged.Elapsed >= NudgeEvery)
                     {
                         // Blocks or none: what has sat unmined since its last broadcast is sent again, or replaced.
                         nudged.Restart();
-                        await ForEachAsync(await StaleAsync(stoppingToken), (job, id, token) => job.NudgeAsync(id, token), stoppingToken);
+                        await ForEachAsync(await StaleAsync(stoppingToken), WorkKind.NudgeWithdrawal, stoppingToken);
                     }
 
                     await Task.Delay(BlockPoll, stoppingToken);
@@ -110,13 +110,13 @@ public sealed class ConfirmationWatcher(
         return ids;
     }
 
-    private Task ForEachAsync(List<Guid> ids, Func<WithdrawalJob, Guid, CancellationToken, Task> step, CancellationToken stoppingToken) =>
+    private Task ForEachAsync(List<Guid> ids, WorkKind step, CancellationToken stoppingToken) =>
         Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.ConfirmationWorkers, CancellationToken = stoppingToken }, async (id, token) =>
         {
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                await step(scope.ServiceProvider.GetRequiredService<WithdrawalJob>(), id, token);
+                await scope.ServiceProvider.GetRequiredKeyedService<IWorkStep>(step).RunAsync(id, token);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -2,7 +2,10 @@ using Hangfire;
 
 namespace Exchange.Api.Infrastructure.Jobs;
 
-/// <summary>Enqueues the exchange's background jobs on Hangfire. Every job is safe to run twice.</summary>
+/// <summary>
+/// When a step of a request's life runs: now, on the dispatcher (a person is waiting), or as a Hangfire job
+/// (retries, work taken up again). The steps themselves are use cases in Features/; every one is safe to run twice.
+/// </summary>
 public sealed class JobScheduler(IBackgroundJobClient jobs, WorkDispatcher dispatcher)
 {
     /// <summary>Challenge sends, served by a worker pool of their own.</summary>
@@ -17,15 +20,20 @@ public sealed class JobScheduler(IBackgroundJobClient jobs, WorkDispatcher dispa
     /// <summary>A tapped withdrawal: signed and broadcast the moment the callback commits.</summary>
     public void SignAndBroadcastNow(Guid withdrawalId) => dispatcher.Dispatch(new WorkItem(WorkKind.SignAndBroadcast, withdrawalId));
 
-    public void SendChallenge(Guid challengeId) =>
-        jobs.Enqueue<SendChallengeJob>(ChallengesQueue, j => j.RunAsync(challengeId, CancellationToken.None));
+    public void SendChallenge(Guid challengeId) => Enqueue(WorkKind.SendChallenge, challengeId);
 
-    public void SendChallengeLater(Guid challengeId, TimeSpan delay) =>
-        jobs.Schedule<SendChallengeJob>(ChallengesQueue, j => j.RunAsync(challengeId, CancellationToken.None), delay);
+    public void SendChallengeLater(Guid challengeId, TimeSpan delay) => Schedule(WorkKind.SendChallenge, challengeId, delay);
 
-    public void SignAndBroadcast(Guid withdrawalId) =>
-        jobs.Enqueue<WithdrawalJob>(ChainQueue, j => j.RunAsync(withdrawalId, CancellationToken.None));
+    /// <summary>The withdrawal's whole way from where it stands: sign if approved, replace if stuck, broadcast, watch.</summary>
+    public void DriveWithdrawal(Guid withdrawalId) => Enqueue(WorkKind.DriveWithdrawal, withdrawalId);
 
-    public void SignAndBroadcastLater(Guid withdrawalId, TimeSpan delay) =>
-        jobs.Schedule<WithdrawalJob>(ChainQueue, j => j.RunAsync(withdrawalId, CancellationToken.None), delay);
+    public void DriveWithdrawalLater(Guid withdrawalId, TimeSpan delay) => Schedule(WorkKind.DriveWithdrawal, withdrawalId, delay);
+
+    private static string QueueOf(WorkKind kind) => kind == WorkKind.SendChallenge ? ChallengesQueue : ChainQueue;
+
+    private void Enqueue(WorkKind kind, Guid id) =>
+        jobs.Enqueue<WorkRunner>(QueueOf(kind), r => r.RunAsync(kind, id, CancellationToken.None));
+
+    private void Schedule(WorkKind kind, Guid id, TimeSpan delay) =>
+        jobs.Schedule<WorkRunner>(QueueOf(kind), r => r.RunAsync(kind, id, CancellationToken.None), delay);
 }

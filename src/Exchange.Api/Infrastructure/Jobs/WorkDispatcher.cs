@@ -6,36 +6,6 @@ using Exchange.Api.Infrastructure.Telemetry;
 
 namespace Exchange.Api.Infrastructure.Jobs;
 
-/// <summary>Work a person is waiting for: sending a new challenge, or signing and broadcasting a tapped withdrawal.</summary>
-public enum WorkKind
-{
-    SendChallenge,
-    SignAndBroadcast,
-}
-
-public readonly record struct WorkItem(WorkKind Kind, Guid Id)
-{
-    public string ToPayload() => $"{(Kind == WorkKind.SendChallenge ? "send" : "sign")}:{Id}";
-
-    public static bool TryParse(string payload, out WorkItem item)
-    {
-        item = default;
-        var parts = payload.Split(':', 2);
-        if (parts.Length != 2 || !Guid.TryParse(parts[1], out var id))
-        {
-            return false;
-        }
-
-        item = parts[0] switch
-        {
-            "send" => new WorkItem(WorkKind.SendChallenge, id),
-            "sign" => new WorkItem(WorkKind.SignAndBroadcast, id),
-            _ => default,
-        };
-        return item.Id != Guid.Empty;
-    }
-}
-
 /// <summary>
 /// Starts the work a person is waiting for the moment its transaction commits, without a queue poll.
 /// An instance that runs jobs does it itself, on a pool of in-process workers; an API-only instance
@@ -162,14 +132,7 @@ public sealed class WorkDispatcher(
                 {
                     // Begun before the stop: run to its end (within the grace period), not cut off halfway.
                     await using var scope = scopes.CreateAsyncScope();
-                    if (item.Kind == WorkKind.SendChallenge)
-                    {
-                        await scope.ServiceProvider.GetRequiredService<SendChallengeJob>().RunAsync(item.Id, abort);
-                    }
-                    else
-                    {
-                        await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignAndBroadcastAsync(item.Id, abort);
-                    }
+                    await scope.ServiceProvider.GetRequiredKeyedService<IWorkStep>(item.Kind).RunAsync(item.Id, abort);
                 }
                 catch (OperationCanceledException) when (abort.IsCancellationRequested)
                 {
@@ -211,7 +174,7 @@ public sealed class WorkDispatcher(
                 try
                 {
                     await using var scope = scopes.CreateAsyncScope();
-                    await scope.ServiceProvider.GetRequiredService<WithdrawalJob>().SignBatchAsync(batch, abort);
+                    await scope.ServiceProvider.GetRequiredService<ISigningBatch>().SignAsync(batch, abort);
                 }
                 catch (OperationCanceledException) when (abort.IsCancellationRequested)
                 {

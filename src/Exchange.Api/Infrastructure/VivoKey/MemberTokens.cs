@@ -59,9 +59,7 @@ public sealed class MemberTokens(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var row = await db.MemberTokens
-            .FromSql($"SELECT *, xmin FROM member_tokens WHERE member_id = {memberId} FOR UPDATE")
-            .SingleAsync(cancellationToken);
+        var row = await db.LockMemberTokenAsync(memberId, cancellationToken);
 
         // Another instance may have refreshed while this one waited for the lock.
         if (row.UpdatedAt > current.UpdatedAt && row.AccessTokenExpiresAt > mustLastUntil && !row.Unusable)

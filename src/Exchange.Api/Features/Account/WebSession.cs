@@ -1,5 +1,5 @@
 using System.Net;
-using Exchange.Api.Features.Account;
+using Exchange.Api.Common.Http;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.VivoKey;
 using Microsoft.AspNetCore.Authentication;
@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
-namespace Exchange.Api.Common.Http;
+namespace Exchange.Api.Features.Account;
 
 /// <summary>
 /// The browser's session and what it travels over: the cookie (server-side, revocable: see

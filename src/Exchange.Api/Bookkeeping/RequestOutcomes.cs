@@ -1,11 +1,10 @@
-using Exchange.Api.Features.Balances;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using Exchange.Domain.Operations;
 using Microsoft.EntityFrameworkCore;
 
-namespace Exchange.Api.Features.Challenges;
+namespace Exchange.Api.Bookkeeping;
 
 /// <summary>Ends requests before signing (releasing their held funds) and finds the request behind a challenge.</summary>
 public sealed class RequestOutcomes(ExchangeDbContext db, LedgerPostings ledger, TimeProvider clock)

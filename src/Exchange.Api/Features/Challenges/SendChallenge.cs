@@ -1,4 +1,6 @@
-using Exchange.Api.Features.Challenges;
+using Exchange.Api.Bookkeeping;
+using Exchange.Api.Infrastructure;
+using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.Telemetry;
 using Exchange.Api.Infrastructure.VivoKey;
@@ -7,15 +9,16 @@ using Exchange.Domain.Challenges;
 using Exchange.Domain.Common;
 using Microsoft.EntityFrameworkCore;
 
-namespace Exchange.Api.Infrastructure.Jobs;
+namespace Exchange.Api.Features.Challenges;
 
 /// <summary>
 /// Sends a challenge to VivoKey's Validation API with the member's access token (refreshed first
 /// if it would expire before the deadline). Network errors and 5xx are retried with backoff until
 /// the deadline, then the request fails and its funds are released. Safe to run twice: the same id
 /// is sent, and VivoKey's "duplicate-id" answer means an earlier send got through.
+/// The dispatcher runs it the moment the request commits; Hangfire runs the retries.
 /// </summary>
-public sealed class SendChallengeJob(
+public sealed class SendChallenge(
     ExchangeDbContext db,
     MemberTokens tokens,
     ValidationApiClient validation,
@@ -24,7 +27,7 @@ public sealed class SendChallengeJob(
     JobScheduler jobs,
     TimeProvider clock,
     CrashPoints crash,
-    ILogger<SendChallengeJob> logger)
+    ILogger<SendChallenge> logger) : IWorkStep
 {
     private const int MinVivoKeyTimeout = 30;
     private const int MaxVivoKeyTimeout = 86400;

@@ -6,7 +6,7 @@ using Exchange.Domain.Transfers;
 using Exchange.Domain.Withdrawals;
 using Microsoft.EntityFrameworkCore;
 
-namespace Exchange.Api.Features.Balances;
+namespace Exchange.Api.Bookkeeping;
 
 /// <summary>
 /// Moves money between a member's available and held balances, always under a row lock
@@ -85,9 +85,7 @@ public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
             return;
         }
 
-        var balances = await db.Balances
-            .FromSql($"SELECT *, xmin FROM balances WHERE member_id = ANY({members}) ORDER BY member_id, asset FOR UPDATE")
-            .ToListAsync(cancellationToken);
+        var balances = await db.LockBalancesAsync(members, cancellationToken);
         var locked = Locked();
         foreach (var balance in balances)
         {
@@ -103,8 +101,7 @@ public sealed class LedgerPostings(ExchangeDbContext db, TimeProvider clock)
             return held;
         }
 
-        var balance = await db.Balances.FromSql($"SELECT *, xmin FROM balances WHERE member_id = {memberId} AND asset = {asset} FOR UPDATE")
-            .SingleOrDefaultAsync(cancellationToken);
+        var balance = await db.LockBalanceAsync(memberId, asset, cancellationToken);
         if (balance is not null && db.Database.CurrentTransaction is not null)
         {
             locked[(memberId, asset)] = balance;

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
-namespace Exchange.Api.Features.Audit;
+namespace Exchange.Api.Bookkeeping;
 
 /// <summary>
 /// The audit trail's hash chain. Events are inserted by the transactions that change state, with
