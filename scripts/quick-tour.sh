@@ -80,7 +80,7 @@ done
 api "$EX/api/withdrawals/$id"
 echo
 
-step "6. Its audit trail, oldest first (GET /api/audit?subject=withdrawal:$id, compliance)"
+step "6. Its audit trail, in the order it was written (GET /api/audit?subject=withdrawal:$id, compliance)"
 trail=$(api "$EX/api/audit?subject=withdrawal:$id&pageSize=100")
 sed 's/},{/}\n{/g' <<<"$trail" | tac | while IFS= read -r event; do
   printf '%-34s %-24s %s\n' "$(field at "$event")" "$(field actor "$event")" "$(field action "$event")"
