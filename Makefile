@@ -6,7 +6,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
 CONFIGURATION ?= Release
 
-.PHONY: build test run cluster soak bench clean
+.PHONY: build test run cluster check-invariants soak bench clean
 
 build:
 	dotnet build Exchange.sln -c $(CONFIGURATION) -nologo -v quiet
@@ -20,6 +20,11 @@ test: build
 ## Starts the system on its default local addresses and prints where to look. Ctrl-C stops it.
 run:
 	scripts/run.sh
+
+## Checks the invariants of the system `make run` started (exit 0 when all hold); scripts/exchange-tool.sh runs the
+## exchange's other commands (reconcile, migrate) the same way.
+check-invariants:
+	@scripts/exchange-tool.sh check-invariants
 
 ## The production topology as local processes: two API instances behind nginx, one worker, over one PostgreSQL,
 ## anvil and the simulator. Prints where to look; Ctrl-C stops it.

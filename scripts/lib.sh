@@ -41,7 +41,8 @@ ensure_pg_os_user() {
 as_pg_user() {
   if [ "$(id -u)" -eq 0 ]; then
     ensure_pg_os_user
-    runuser -u "$PG_OS_USER" -- "$@"
+    # From /: the user may not reach the current directory (a checkout under /root); every path given is absolute.
+    (cd / && runuser -u "$PG_OS_USER" -- "$@")
   else
     "$@"
   fi

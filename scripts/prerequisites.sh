@@ -16,6 +16,8 @@ apt_install() {
 
 command -v make >/dev/null || apt_install make
 command -v curl >/dev/null || apt_install curl
+# openssl: the quick tour's fresh addresses, and the README's key-generation snippets.
+command -v openssl >/dev/null || apt_install openssl
 command -v npm >/dev/null || apt_install nodejs npm
 
 # PostgreSQL server binaries (initdb, pg_ctl). We run our own throwaway clusters, so Debian's
@@ -26,6 +28,9 @@ if ! find_pg_bin >/dev/null; then
   echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/exchange.conf
   apt_install postgresql
 fi
+# psql: run.sh creates the database with it (Debian ships it apart from the server as postgresql-client).
+pg_dir=$(find_pg_bin) || true
+[ -x "$pg_dir/psql" ] || command -v psql >/dev/null || apt_install postgresql-client
 
 # anvil, the local Ethereum node, into the repository's own (git-ignored) tools folder.
 anvil_is_current() {

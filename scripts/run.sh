@@ -12,10 +12,22 @@
 # serves /metrics and the detailed /health/ready; nginx routes nothing there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# On a terminal, the rest runs as a foreground job of its own: Ctrl-C then reaches it and its children, not
+# make, so `make run` ends with this script's exit status (0) instead of make's "*** [run] Interrupt".
+if [ -t 0 ] && [ -z "${RUN_SH_FOREGROUND:-}" ]; then
+  set -m
+  status=0
+  RUN_SH_FOREGROUND=1 "$0" "$@" || status=$?
+  exit "$status"
+fi
+
 scripts/prerequisites.sh
 . scripts/lib.sh
 
 PG_PORT=${PG_PORT:-5433}
+pg_data_chosen=false
+[ -n "${PG_DATA:-}" ] && pg_data_chosen=true
 PG_DATA=${PG_DATA:-.data/pg}
 ANVIL_PORT=${ANVIL_PORT:-8545}
 SIMULATOR_URL=${SIMULATOR_URL:-http://127.0.0.1:5090}
@@ -41,6 +53,7 @@ with_exchange=false
 mkdir -p .data/logs
 logs=$PWD/.data/logs
 pg_data=$(realpath -m "$PG_DATA")
+pg_log=$logs/postgres.log
 
 fail() { echo "$*" >&2; exit 1; }
 
@@ -122,21 +135,41 @@ fi
 # --- PostgreSQL ----------------------------------------------------------------------------------------
 
 # initdb and postgres refuse to run as root: as root, the cluster belongs to an unprivileged user.
-mkdir -p "$pg_data"
-touch "$logs/postgres.log"
 if [ "$(id -u)" -eq 0 ]; then
   ensure_pg_os_user
+  # A checkout in a home directory (mode 0700, as /root is) is out of that user's reach. Then the cluster
+  # lives in /var/tmp/exchange-pg/<checkout>, with its log beside it, and .data/pg and .data/logs/postgres.log
+  # link there: removing .data/pg starts afresh, as it does elsewhere.
+  if ! $pg_data_chosen && ! runuser -u "$PG_OS_USER" -- test -x "$(dirname "$pg_data")" 2>/dev/null; then
+    [ -e .data/pg ] && fail "PostgreSQL runs as the user $PG_OS_USER, which cannot reach $pg_data (a parent
+directory is not open to other users, e.g. /root). Remove .data/pg to start afresh where it can, or set PG_DATA."
+    pg_home=/var/tmp/exchange-pg
+    mkdir -p "$pg_home" && chmod 755 "$pg_home"
+    pg_data=$pg_home/$(basename "$PWD")-$(printf %s "$PWD" | sha256sum | cut -c1-8)
+    rm -rf "$pg_data" "$pg_data.log" # .data/pg was removed: so was the cluster it named
+    mkdir -p "$pg_data"
+    ln -sfn "$pg_data" .data/pg
+  fi
+  if ! runuser -u "$PG_OS_USER" -- test -w "$logs" 2>/dev/null; then
+    pg_log=$pg_data.log
+    touch "$pg_log"
+    ln -sfn "$pg_log" "$logs/postgres.log"
+  fi
+  mkdir -p "$pg_data"
+  touch "$pg_log"
   [ "$(stat -c %U "$pg_data")" = "$PG_OS_USER" ] || chown -R "$PG_OS_USER:" "$pg_data"
-  chown "$PG_OS_USER:" "$logs/postgres.log"
+  chown "$PG_OS_USER:" "$pg_log"
   runuser -u "$PG_OS_USER" -- test -w "$pg_data" -a -x "$pg_data" ||
     fail "PostgreSQL runs as the user $PG_OS_USER, which cannot reach $pg_data (a parent directory is
-not open to other users, e.g. /root). Move the checkout, or set PG_DATA to a directory it can reach."
+not open to other users, e.g. /root). Set PG_DATA to a directory it can reach."
 fi
+mkdir -p "$pg_data"
+touch "$pg_log"
 chmod 700 "$pg_data"
 if [ ! -f "$pg_data/PG_VERSION" ]; then
-  echo "Creating the PostgreSQL cluster in $PG_DATA..."
-  as_pg_user "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 --locale=C >>"$logs/postgres.log" 2>&1 ||
-    fail "initdb failed; see .data/logs/postgres.log"
+  echo "Creating the PostgreSQL cluster in $pg_data..."
+  as_pg_user "$pg_bin/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 --locale=C >>"$pg_log" 2>&1 ||
+    fail "initdb failed; see $pg_log"
   # Loopback TCP only (trust needs no password there); no Unix socket, whose default directory
   # belongs to Debian's own postgres user. The port is given at each start, so PG_PORT can change.
   cat >>"$pg_data/postgresql.conf" <<'CONF'
@@ -147,7 +180,7 @@ max_connections = 300
 CONF
 fi
 # Commit timestamps let the audit sealer chain events in commit order.
-pg_ctl -l "$logs/postgres.log" -o "-p $PG_PORT -c track_commit_timestamp=on" -w -t 60 start >/dev/null ||
+pg_ctl -l "$pg_log" -o "-p $PG_PORT -c track_commit_timestamp=on" -w -t 60 start >/dev/null ||
   { tail -n 30 "$logs/postgres.log" >&2; fail "PostgreSQL did not start; see .data/logs/postgres.log"; }
 pg_started=true
 wait_until PostgreSQL .data/logs/postgres.log "" psql_admin -c "select 1"
@@ -219,6 +252,7 @@ fi
 
 {
   echo
+  echo "Ready. Where to look:"
   if $with_exchange; then
     echo "  exchange            $EXCHANGE_URL$($cluster && echo "  (nginx, in front of the API instances)")"
     echo "    Hangfire          $EXCHANGE_URL/hangfire"
@@ -238,11 +272,13 @@ fi
     callbacks sent    $SIMULATOR_URL/simulator/callbacks
   demo client         exchange-dev / dev-only-exchange-secret (development only)
   demo members        vk-demo-trader (dana@example.test), vk-demo-receiver (rafael@example.test)
-  anvil               $ANVIL_URL (chain id $CHAIN_ID, a block every second)
-  PostgreSQL          $PG_CONNECTION (data in $PG_DATA)
+  anvil               $ANVIL_URL (chain id $CHAIN_ID, a block every second; the chain kept in .data/anvil)
+  PostgreSQL          $PG_CONNECTION (data in $pg_data)
   logs                .data/logs/
 
-  Walk-through: README.md, "Try the simulator by hand". Ctrl-C stops everything.
+  The five-minute tour, in another terminal: scripts/quick-tour.sh (README.md, "Five minutes").
+  The invariants: make check-invariants. To start afresh: stop, then rm -rf .data/pg .data/anvil.
+  Ctrl-C stops everything.
 
 MSG
 }

@@ -10,7 +10,7 @@ CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var settings = BenchSettings.FromEnvironment();
 if (args is ["signing"])
 {
-    // The CPU cost of one EIP-1559 signature with the hot wallet, alone (part of the profile in the README).
+    // The CPU cost of one EIP-1559 signature with the hot wallet, alone (part of the profile in docs/performance.md).
     var wallet = new Exchange.Api.Infrastructure.Chain.HotWallet(BenchSystem.HotWalletKey);
     var clock = System.Diagnostics.Stopwatch.StartNew();
     for (var i = 0; i < 2000; i++)

@@ -76,7 +76,7 @@ public static class Report
     }
 }
 
-/// <summary>PNG charts for the README, drawn by gnuplot when it is installed (scripts/bench.sh installs it).</summary>
+/// <summary>PNG charts for docs/performance.md, drawn by gnuplot when it is installed (scripts/bench.sh installs it).</summary>
 public static class Charts
 {
     private static Task WriteCumulativeAsync(string path, List<double> values)
