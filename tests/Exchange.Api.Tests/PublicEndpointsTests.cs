@@ -33,6 +33,24 @@ public sealed class PublicEndpointsTests(ExchangeFixture system) : IClassFixture
     }
 
     [Fact]
+    public async Task Each_request_body_in_the_openapi_document_has_its_own_schema()
+    {
+        using var trader = await system.NewTraderAsync("Schema Sid");
+        var document = (await trader.Http.GetFromJsonAsync<JsonObject>("/openapi/v1.json"))!;
+        JsonNode Fields(string path) => Resolve(document, document["paths"]![path]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!)["properties"]!;
+
+        // The use cases' records share short names (Body); one schema for all would show a withdrawal's fields on a transfer.
+        Assert.NotNull(Fields("/api/withdrawals")["address"]);
+        Assert.Null(Fields("/api/withdrawals")["to"]);
+        Assert.NotNull(Fields("/api/transfers")["to"]);
+        Assert.Null(Fields("/api/transfers")["address"]);
+        Assert.NotNull(Fields("/api/operations/actions")["reason"]);
+    }
+
+    private static JsonNode Resolve(JsonObject document, JsonNode schema) =>
+        schema["$ref"]?.GetValue<string>() is { } reference ? document["components"]!["schemas"]![reference.Split('/')[^1]]! : schema;
+
+    [Fact]
     public async Task Every_api_endpoint_is_in_the_openapi_document_with_a_summary_and_a_tag()
     {
         using var trader = await system.NewTraderAsync("Reader Rae");

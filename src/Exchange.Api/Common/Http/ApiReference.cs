@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -15,10 +16,19 @@ public static class ApiReference
     public static IServiceCollection AddApiReference(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
+            options.CreateSchemaReferenceId = SchemaName;
             options.AddDocumentTransformer(Introduce);
         });
 
     public static void MapApiReference(this IEndpointRouteBuilder app) => app.MapOpenApi(DocumentPath).AllowAnonymous();
+
+    /// <summary>
+    /// A use case's own records are nested and share short names (<c>Body</c>, <c>Response</c>, <c>Preview</c>): named by
+    /// their type alone, every request body would point at one schema. The use case's name goes first.
+    /// </summary>
+    private static string? SchemaName(JsonTypeInfo type) =>
+        OpenApiOptions.CreateDefaultSchemaReferenceId(type) is not { } name ? null
+            : type.Type.DeclaringType is { } useCase ? useCase.Name + name : name;
 
     private static Task Introduce(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
