@@ -164,7 +164,7 @@ public static class ExchangeApp
         WebSession.Add(services, configuration, builder.Environment);
         JobServers.Add(services, connectionString, exchange);
         services.AddHealthChecks();
-        services.AddOpenApi(ApiDocument.Configure);
+        services.AddApiReference();
         services.AddSingleton<StatusNotifications>();
         services.AddSingleton<StatusNotificationListener>();
         if (exchange.ServeApi)
@@ -242,7 +242,7 @@ public static class ExchangeApp
     private static void MapApi(WebApplication app, ExchangeOptions exchange)
     {
         Pages.Map(app);
-        app.MapOpenApi(ApiDocument.Path).AllowAnonymous();
+        app.MapApiReference();
         RequestEvents.Map(app);
         SignIn.Map(app);
         Session.Map(app);

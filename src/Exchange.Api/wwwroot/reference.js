@@ -1,5 +1,7 @@
 // The API reference: renders the exchange's own OpenAPI document, grouped by tag, with each
 // operation's parameters, body schema, examples and responses. Nothing is loaded from elsewhere.
+// Our own, not Scalar.AspNetCore: its bundle injects <style> elements and inline style attributes, which the
+// pages' Content-Security-Policy (style-src 'self') refuses; it would need style-src 'unsafe-inline'.
 "use strict";
 
 (() => {

@@ -16,7 +16,8 @@ public static class Health
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).AllowAnonymous().WithMetadata(new ManagementPorts.AnyPort());
+        app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).AllowAnonymous().WithMetadata(new ManagementPorts.AnyPort())
+            .WithTags("Health").WithSummary("Liveness");
         app.MapGet("/health/ready", async (HttpContext request, ManagementPorts management, ReadinessProbe probe, CancellationToken ct) =>
         {
             // The management port is private and asked for detail: probed afresh. The public one is anonymous: one
@@ -27,7 +28,8 @@ public static class Health
             var status = ready ? "ready" : "not_ready";
             var code = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return detailed ? Results.Json(new { status, checks }, statusCode: code) : Results.Json(new { status }, statusCode: code);
-        }).AllowAnonymous().WithMetadata(new ManagementPorts.AnyPort());
+        }).AllowAnonymous().WithMetadata(new ManagementPorts.AnyPort())
+            .WithTags("Health").WithSummary("Readiness: PostgreSQL, the chain node and the IdP");
     }
 
     /// <summary>The readiness checks, and the public answer's cache of them: one probe at a time, reused for <see cref="Freshness"/>.</summary>

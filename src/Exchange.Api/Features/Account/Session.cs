@@ -16,5 +16,7 @@ public static class Session
         app.MapGet("/api/session", (ClaimsPrincipal user) =>
             user.Identity?.IsAuthenticated == true && user.FindFirstValue(ExchangeClaims.Subject) is { } subject
                 ? new View(true, SignIn.Me.Of(user, subject))
-                : new View(false, null)).AllowAnonymous();
+                : new View(false, null)).AllowAnonymous()
+            .WithTags("Account").WithSummary("Whether anyone is signed in, and who")
+            .WithDescription("200 for visitors too: `{ signedIn: false, member: null }`.");
 }

@@ -41,16 +41,21 @@ public static class SignIn
             }
 
             return Results.Challenge(properties, [OpenIdConnectDefaults.AuthenticationScheme]);
-        }).AllowAnonymous();
+        }).AllowAnonymous()
+            .WithTags("Account").WithSummary("Start \"Log in with VivoKey\"")
+            .WithDescription("Sends the browser to VivoKey (OpenID Connect code flow with PKCE). `login_hint` is passed on; `returnUrl` must be a local path.");
 
         // The cookie handler removes the session from the store: a copy of the cookie is worth nothing afterwards.
         app.MapPost("/logout", async (HttpContext http) =>
         {
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.NoContent();
-        }).RequireAuthorization();
+        }).RequireAuthorization()
+            .WithTags("Account").WithSummary("End the session")
+            .WithDescription("204. The session ends on the server: a copy of the cookie is refused afterwards.");
 
-        app.MapGet("/api/me", (ClaimsPrincipal user) => Me.Of(user, user.Subject())).RequireAuthorization();
+        app.MapGet("/api/me", (ClaimsPrincipal user) => Me.Of(user, user.Subject())).RequireAuthorization()
+            .WithTags("Account").WithSummary("The signed-in member: subject, account handle, name, email and roles");
     }
 
     /// <summary>

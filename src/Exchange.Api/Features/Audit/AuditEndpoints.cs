@@ -17,7 +17,7 @@ public static class AuditEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        var audit = app.MapGroup("/api/audit").RequireAuthorization(policy => policy.RequireRole(Roles.Compliance));
+        var audit = app.MapGroup("/api/audit").RequireAuthorization(policy => policy.RequireRole(Roles.Compliance)).WithTags("Compliance");
 
         audit.MapGet("/", async (string? subject, string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, int? page, int? pageSize, ExchangeDbContext db, CancellationToken ct) =>
         {
@@ -28,7 +28,7 @@ public static class AuditEndpoints
             var total = await events.CountAsync(ct);
             var items = await events.OrderByDescending(e => e.Seq).Skip((number - 1) * size).Take(size).ToListAsync(ct);
             return new Page(items.Select(ToLine).ToList(), number, size, total);
-        });
+        }).WithSummary("Search the audit trail (compliance)").WithDescription("Filters: `subject`, `actor`, `action`, `from`, `to`; newest first, paged.");
 
         // Streamed row by row: an export of millions of events never sits in memory.
         audit.MapGet("/export", async (string? format, string? subject, string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, ExchangeDbContext db, HttpContext http) =>
@@ -52,9 +52,10 @@ public static class AuditEndpoints
                         Csv(line.Actor), Csv(line.Action), Csv(line.Subject), Csv(line.Data), line.ChainSeq?.ToString(CultureInfo.InvariantCulture) ?? "", line.Hash ?? "")
                     : System.Text.Json.JsonSerializer.Serialize(line, JsonOptions));
             }
-        });
+        }).WithSummary("Export the audit trail as CSV or JSON lines (compliance)");
 
-        audit.MapGet("/verify", async (AuditChain chain, CancellationToken ct) => await chain.VerifyAsync(ct));
+        audit.MapGet("/verify", async (AuditChain chain, CancellationToken ct) => await chain.VerifyAsync(ct))
+            .WithSummary("Verify the audit trail's hash chain (compliance)");
     }
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);

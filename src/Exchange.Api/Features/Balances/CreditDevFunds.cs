@@ -47,8 +47,12 @@ public static class CreditDevFunds
     {
         app.MapPost("/api/dev/credit", async (Body body, HttpContext http, IMediator mediator) =>
             Results.Ok(await mediator.Send(new Command(http.User.MemberId(), body.Asset, body.Amount, http.Request.Headers["Idempotency-Key"].FirstOrDefault()))))
-            .RequireAuthorization().LimitedAs(RateLimitedAs.Money);
+            .RequireAuthorization().LimitedAs(RateLimitedAs.Money)
+            .WithTags("Balances").WithSummary("Credit the caller (development only)")
+            .WithDescription("For demos and tests; mapped only where Exchange:DevCreditEndpoint is on (by default in Development only), refused in Production.");
         // The trader page shows its "test funds" form only where this answers.
-        app.MapGet("/api/dev", () => new { credit = "/api/dev/credit" }).RequireAuthorization();
+        app.MapGet("/api/dev", () => new { credit = "/api/dev/credit" }).RequireAuthorization()
+            .WithTags("Balances").WithSummary("Whether the development credit is on (development only)")
+            .WithDescription("Answers `{ credit: \"/api/dev/credit\" }` where that endpoint is mapped, 404 elsewhere.");
     }
 }

@@ -28,5 +28,6 @@ public static class GetBalances
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/api/balances", async (HttpContext http, IMediator mediator, CancellationToken ct) =>
-            Results.Ok(await mediator.Send(new Query(http.User.MemberId()), ct))).RequireAuthorization();
+            Results.Ok(await mediator.Send(new Query(http.User.MemberId()), ct))).RequireAuthorization()
+            .WithTags("Balances").WithSummary("The member's balances per asset: available and held");
 }

@@ -188,7 +188,10 @@ public static class ApplyVivoKeyCallback
                 Outcome.UnknownId or Outcome.Forged => Results.Problem(statusCode: 404, title: "No challenge has that id."),
                 _ => Results.Problem(statusCode: 409, title: "vivo_id does not match the one VivoKey gave for this challenge."),
             };
-        }).AllowAnonymous();
+        }).AllowAnonymous()
+            .WithTags("VivoKey").WithSummary("VivoKey's Validation API callback")
+            .WithDescription("200 when applied, a repeat, or late (changes nothing); 404 for an `id` never issued; 409 when `vivo_id` contradicts ours; 400 for another shape. All audited.")
+            .WithCallbackBodyAndAnswers();
 
     /// <summary>Strict parse: a JSON object with a boolean success and a string id; the rest optional strings.</summary>
     private static async Task<Command?> ReadAsync(HttpRequest request)

@@ -23,7 +23,7 @@ public static class GetOperatorActions
 
             var challenge = await db.Challenges.AsNoTracking().SingleOrDefaultAsync(c => c.RequestId == id, ct);
             return Results.Ok(ToView(action, challenge));
-        });
+        }).WithSummary("One operator action");
 
         operations.MapGet("/actions", async (string? status, int? limit, ExchangeDbContext db, CancellationToken ct) =>
         {
@@ -47,7 +47,7 @@ public static class GetOperatorActions
             var ids = actions.Select(a => a.Id).ToList();
             var challenges = await db.Challenges.AsNoTracking().Where(c => ids.Contains(c.RequestId)).ToDictionaryAsync(c => c.RequestId, ct);
             return Results.Ok(actions.Select(a => ToView(a, challenges.GetValueOrDefault(a.Id))).ToList());
-        });
+        }).WithSummary("Recent operator actions");
     }
 
     private static View ToView(OperatorAction a, Exchange.Domain.Challenges.Challenge? c) =>

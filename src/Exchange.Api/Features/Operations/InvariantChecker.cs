@@ -173,5 +173,6 @@ public sealed class InvariantChecker(ExchangeDbContext db, AuditChain audit, Eth
 
     public static void Map(RouteGroupBuilder operations) =>
         operations.MapGet("/invariants", async (InvariantChecker checker, CancellationToken ct) => await checker.CheckAsync(ct))
-            .RequireAuthorization(policy => policy.RequireRole(Common.Roles.Operator));
+            .RequireAuthorization(policy => policy.RequireRole(Common.Roles.Operator))
+            .WithSummary("Check the system's invariants now");
 }

@@ -87,5 +87,7 @@ public static class RequestOperatorAction
             var response = await mediator.Send(new Command(http.User.MemberId(), http.User.Subject(), body.Action, body.RequestId, body.Reason,
                 http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
             return Results.Accepted($"/api/operations/actions/{response.Id}", response);
-        }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator));
+        }).RequireAuthorization(policy => policy.RequireRole(Roles.Operator))
+            .WithSummary("Ask for an operator action; it runs once the operator taps their implant")
+            .Produces<Response>(StatusCodes.Status202Accepted);
 }

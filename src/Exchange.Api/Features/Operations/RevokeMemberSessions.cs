@@ -37,5 +37,7 @@ public static class RevokeMemberSessions
     public static void Map(RouteGroupBuilder operations) =>
         operations.MapPost("/members/{subject}/sessions/revoke", async (string subject, IMediator mediator) =>
             Results.Ok(await mediator.Send(new Command(subject))))
-            .RequireAuthorization(policy => policy.RequireRole(Roles.Operator));
+            .RequireAuthorization(policy => policy.RequireRole(Roles.Operator))
+            .WithSummary("End every session of a member (operator)")
+            .WithDescription("`{ subject, revoked }`; audited as `sessions.revoked`. 404 for an unknown subject.");
 }

@@ -64,7 +64,7 @@ public static class StuckRequests
                 .ToList();
             var counts = items.GroupBy(i => $"{i.Kind}:{i.Status}").ToDictionary(g => g.Key, g => g.Count());
             return Results.Ok(new View(threshold, now, counts, items));
-        });
+        }).WithSummary("Requests sitting in one state too long, with the actions that apply");
 
     private static Item ToItem(ApprovalRequest r, string? txHash, string subject, Challenge? c, DateTimeOffset now)
     {
@@ -85,7 +85,8 @@ public static class OperationsEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
-        var operations = app.MapGroup("/api/operations").RequireAuthorization(policy => policy.RequireRole(Roles.Operator, Roles.Compliance));
+        var operations = app.MapGroup("/api/operations").RequireAuthorization(policy => policy.RequireRole(Roles.Operator, Roles.Compliance))
+            .WithTags("Operations");
         StuckRequests.Map(operations);
         GetOperatorActions.Map(operations);
         RequestOperatorAction.Map(operations);

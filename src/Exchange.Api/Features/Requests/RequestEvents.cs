@@ -32,7 +32,10 @@ public static class RequestEvents
             // Behind nginx-like proxies: send each event as it is written.
             http.Response.Headers["X-Accel-Buffering"] = "no";
             return TypedResults.ServerSentEvents(StreamAsync(member, hub, db, live, heartbeat, clock, lifetime.ApplicationStopping, http.RequestAborted));
-        }).RequireAuthorization();
+        }).RequireAuthorization()
+            .WithTags("Withdrawals").WithSummary("Live status of the member's requests (Server-Sent Events)")
+            .WithDescription("`text/event-stream`. Opens with a `status` event per recent request (its current state), then `ready`; then a `status` event " +
+                "`{ kind, id, status, txHash, confirmations, updatedAt }` for every change committed on any instance, and `ping` when quiet.");
 
     private static async IAsyncEnumerable<SseItem<object>> StreamAsync(
         Guid member, StatusNotifications hub, ExchangeDbContext db, Func<CancellationToken, Task<bool>> live, TimeSpan heartbeat, TimeProvider clock,

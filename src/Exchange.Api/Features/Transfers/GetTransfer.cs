@@ -38,5 +38,6 @@ public static class GetTransfer
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/api/transfers/{id:guid}", async (Guid id, HttpContext http, IMediator mediator) =>
-            Results.Ok(await mediator.Send(new Query(http.User.MemberId(), id)))).RequireAuthorization();
+            Results.Ok(await mediator.Send(new Query(http.User.MemberId(), id)))).RequireAuthorization()
+            .WithTags("Transfers").WithSummary("One transfer, to its sender");
 }

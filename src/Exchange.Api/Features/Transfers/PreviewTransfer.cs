@@ -23,5 +23,6 @@ public static class PreviewTransfer
             var receiver = await RequestTransfer.ReceiverAsync(db, sender, to!, ct);
             var known = Asset.Find(asset)!;
             return new Preview(ChallengeMessage.ForTransfer(Amounts.Parse(amount!, known), known, receiver.Handle));
-        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview);
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview)
+            .WithTags("Transfers").WithSummary("Preview the words the member's phone will show");
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Exchange.Api.Common;
 using Exchange.Api.Common.Http;
 using Exchange.Api.Features.Balances;
@@ -110,5 +111,19 @@ public static class RequestTransfer
             var response = await mediator.Send(new Command(
                 http.User.MemberId(), body.Asset, body.Amount, body.To, http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
             return Results.Accepted($"/api/transfers/{response.Id}", response);
-        }).RequireAuthorization().LimitedAs(RateLimitedAs.Money);
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Money)
+            .WithTags("Transfers").WithSummary("Ask to send funds to another member (by account handle or VivoKey subject, never email)")
+            .WithDescription("Like a withdrawal: held, challenged, and settled inside the ledger once the member taps. `to` is the receiver's account handle " +
+                "(`EX-7KQ2-9M4D`: any letter case, the dashes required) or VivoKey subject; an email, which VivoKey does not verify, is refused with 400 naming `to`.")
+            .Produces<Response>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithRequestExample(new JsonObject { ["asset"] = "ETH", ["amount"] = "0.5", ["to"] = "EX-7KQ2-9M4D" })
+            .WithResponse(StatusCodes.Status202Accepted, "Accepted: the member's phone shows the challenge message", new JsonObject
+            {
+                ["id"] = "0193a0c4-9c1d-7e2f-8a3b-4c5d6e7f8091",
+                ["status"] = "pending_approval",
+                ["challengeMessage"] = "Transfer 0.5 ETH to EX-7KQ2-9M4D",
+            })
+            .WithResponse(StatusCodes.Status409Conflict, "The amount is over the available balance");
 }

@@ -45,5 +45,6 @@ public static class CancelWithdrawal
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/api/withdrawals/{id:guid}/cancel", async (Guid id, HttpContext http, IMediator mediator) =>
             Results.Ok(await mediator.Send(new Command(http.User.MemberId(), id, http.Request.Headers["Idempotency-Key"].FirstOrDefault()))))
-            .RequireAuthorization().LimitedAs(RateLimitedAs.Money);
+            .RequireAuthorization().LimitedAs(RateLimitedAs.Money)
+            .WithTags("Withdrawals").WithSummary("Cancel a withdrawal while it waits for the tap");
 }

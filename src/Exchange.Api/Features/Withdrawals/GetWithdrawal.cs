@@ -45,7 +45,8 @@ public static class GetWithdrawal
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/api/withdrawals/{id:guid}", async (Guid id, HttpContext http, IMediator mediator) =>
-            Results.Ok(await mediator.Send(new Query(http.User.MemberId(), id)))).RequireAuthorization();
+            Results.Ok(await mediator.Send(new Query(http.User.MemberId(), id)))).RequireAuthorization()
+            .WithTags("Withdrawals").WithSummary("One withdrawal, to its owner, with its status history");
 }
 
 /// <summary>A request's statuses over time, read from its audit events (one source of truth).</summary>

@@ -46,5 +46,6 @@ public static class ListWithdrawals
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapGet("/api/withdrawals", async (string? status, int? page, int? pageSize, HttpContext http, IMediator mediator) =>
-            Results.Ok(await mediator.Send(new Query(http.User.MemberId(), status, page ?? 1, pageSize ?? 20)))).RequireAuthorization();
+            Results.Ok(await mediator.Send(new Query(http.User.MemberId(), status, page ?? 1, pageSize ?? 20)))).RequireAuthorization()
+            .WithTags("Withdrawals").WithSummary("The member's own withdrawals, newest first, paged");
 }

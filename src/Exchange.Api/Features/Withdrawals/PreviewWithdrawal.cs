@@ -25,5 +25,7 @@ public static class PreviewWithdrawal
             var value = Amounts.Parse(amount!, known);
             limits.EnsureAtLeastMinimum(known, value);
             return new Preview(ChallengeMessage.ForWithdrawal(value, known, checksummed));
-        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview);
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Preview)
+            .WithTags("Withdrawals").WithSummary("Preview the words the member's phone will show")
+            .WithDescription("Checked by the same rules as the request; creates, holds and audits nothing.");
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Exchange.Api.Common;
 using Exchange.Api.Common.Http;
 using Exchange.Api.Bookkeeping;
@@ -94,5 +95,31 @@ public static class RequestWithdrawal
             var response = await mediator.Send(new Command(
                 http.User.MemberId(), body.Asset, body.Amount, body.Address, http.Request.Headers["Idempotency-Key"].FirstOrDefault()));
             return Results.Accepted($"/api/withdrawals/{response.Id}", response);
-        }).RequireAuthorization().LimitedAs(RateLimitedAs.Money);
+        }).RequireAuthorization().LimitedAs(RateLimitedAs.Money)
+            .WithTags("Withdrawals").WithSummary("Ask to withdraw to an outside address")
+            .WithDescription("Holds the funds and challenges the member's VivoKey. Nothing moves until they tap. Refused with 400 and `errors[field]` for an unknown asset, " +
+                "an amount ≤ 0, with too many decimals or too long to show beside 24 hex digits of the address on the phone, or an address that is not 0x + 40 hex digits " +
+                "or fails its EIP-55 checksum; 409 when the amount is over the available balance. Send an `Idempotency-Key` header to make a retry safe.")
+            .Produces<Response>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .WithRequestExample(new JsonObject { ["asset"] = "ETH", ["amount"] = "1.25", ["address"] = "0x71C7656EC7ab88b098defB751B7401B5f6d8976F" })
+            .WithResponse(StatusCodes.Status202Accepted, "Accepted: the member's phone shows the challenge message", new JsonObject
+            {
+                ["id"] = "0193a0c4-7b7e-7c1a-9d2e-5f0b8a1c2d3e",
+                ["status"] = "pending_approval",
+                ["challengeMessage"] = "Withdraw 1.25 ETH to 0x71C7656EC7ab88b098…751B7401B5f6d8976F",
+            })
+            .WithResponse(StatusCodes.Status400BadRequest, "Refused: which field and why", new JsonObject
+            {
+                ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                ["title"] = "The request is not valid.",
+                ["status"] = 400,
+                ["errors"] = new JsonObject
+                {
+                    ["amount"] = new JsonArray("The amount has more than the 18 decimals ETH has."),
+                    ["address"] = new JsonArray("The address fails its EIP-55 checksum."),
+                },
+            }, OpenApiMetadata.Problem)
+            .WithResponse(StatusCodes.Status409Conflict, "The amount is over the available balance");
 }
