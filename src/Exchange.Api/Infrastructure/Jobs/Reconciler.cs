@@ -155,7 +155,7 @@ public sealed class Reconciler(
                     .FromSql($"SELECT *, xmin FROM challenges WHERE id = ANY({overdue}) ORDER BY id FOR UPDATE SKIP LOCKED")
                     .ToListAsync(cancellationToken);
                 await outcomes.PrepareToEndAsync(challenges, cancellationToken);
-                var ended = new List<(string Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>(challenges.Count);
+                var ended = new List<(RequestKind Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>(challenges.Count);
                 foreach (var challenge in challenges.OrderBy(c => c.Deadline))
                 {
                     if (challenge.IsEnded)

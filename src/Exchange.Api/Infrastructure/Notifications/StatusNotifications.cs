@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Common;
 using Microsoft.EntityFrameworkCore;
 
 namespace Exchange.Api.Infrastructure.Notifications;
@@ -116,8 +117,8 @@ public sealed class StatusNotifications
 
         var w = await withdrawals.OrderByDescending(x => x.UpdatedAt).Take(limit).ToListAsync(cancellationToken);
         var t = await transfers.OrderByDescending(x => x.UpdatedAt).Take(limit).ToListAsync(cancellationToken);
-        return w.Select(x => new RequestStatusChange(x.Kind, x.Id, x.MemberId, Domain.Common.RequestStatuses.ToWire(x.Status), x.TxHash, x.Confirmations, x.UpdatedAt))
-            .Concat(t.Select(x => new RequestStatusChange(x.Kind, x.Id, x.MemberId, Domain.Common.RequestStatuses.ToWire(x.Status), null, null, x.UpdatedAt)))
+        return w.Select(x => new RequestStatusChange(x.Kind.ToWire(), x.Id, x.MemberId, x.Status.ToWire(), x.TxHash, x.Confirmations, x.UpdatedAt))
+            .Concat(t.Select(x => new RequestStatusChange(x.Kind.ToWire(), x.Id, x.MemberId, x.Status.ToWire(), null, null, x.UpdatedAt)))
             .OrderByDescending(c => c.UpdatedAt).Take(limit).ToList();
     }
 }

@@ -103,7 +103,7 @@ public sealed class ExchangeDbContext : DbContext, IDataProtectionKeyContext
 
         foreach (var change in request.PendingChanges)
         {
-            Audit($"{kind}.{change.To.ToWire()}", request.AuditSubject, new
+            Audit($"{kind.ToWire()}.{change.To.ToWire()}", request.AuditSubject, new
             {
                 from = change.From.ToWire(),
                 status = change.To.ToWire(),

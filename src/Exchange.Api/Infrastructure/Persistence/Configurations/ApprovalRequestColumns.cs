@@ -10,6 +10,9 @@ internal static class ApprovalRequestColumns
 {
     private static readonly ValueConverter<RequestStatus, string> Status = new(s => s.ToWire(), s => RequestStatuses.Parse(s));
 
+    /// <summary>A request kind is stored as its wire name ("withdrawal", "transfer", "operator_action").</summary>
+    public static readonly ValueConverter<RequestKind, string> Kind = new(k => k.ToWire(), s => RequestKinds.Parse(s));
+
     /// <summary>Wei fits in 78 decimal digits (2^256); BigInteger maps to numeric.</summary>
     public static PropertyBuilder<T> IsMoney<T>(this PropertyBuilder<T> property) => property.HasColumnType("numeric(78,0)");
 

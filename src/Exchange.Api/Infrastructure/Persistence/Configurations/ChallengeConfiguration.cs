@@ -20,7 +20,7 @@ public sealed class ChallengeConfiguration : IEntityTypeConfiguration<Challenge>
         e.HasIndex(c => c.Deadline).HasFilter("state <> 'Ended'").HasDatabaseName("ix_challenges_open_by_deadline");
         e.HasIndex(c => c.NextSendAt).HasFilter("state = 'Sending'").HasDatabaseName("ix_challenges_sending_by_next_send_at");
         e.Property(c => c.State).HasConversion<string>().HasMaxLength(16);
-        e.Property(c => c.RequestKind).HasMaxLength(16);
+        e.Property(c => c.RequestKind).HasConversion(ApprovalRequestColumns.Kind).HasMaxLength(16);
         e.Property(c => c.Outcome).HasMaxLength(32);
         e.Property(c => c.VivoId).HasMaxLength(256);
         e.Property(c => c.Message).HasMaxLength(64);

@@ -14,7 +14,7 @@ public sealed class OperatorActionConfiguration : IEntityTypeConfiguration<Opera
         e.Property(a => a.Kind).HasConversion(new ValueConverter<OperatorActionKind, string>(k => k.ToWire(), s => OperatorActions.ParseKind(s))).HasMaxLength(32);
         e.Property(a => a.Status).HasConversion(new ValueConverter<OperatorActionStatus, string>(k => k.ToWire(), s => OperatorActions.ParseStatus(s))).HasMaxLength(32);
         e.Property(a => a.OperatorSubject).HasMaxLength(255);
-        e.Property(a => a.TargetKind).HasMaxLength(16);
+        e.Property(a => a.TargetKind).HasConversion(ApprovalRequestColumns.Kind).HasMaxLength(16);
         e.Property(a => a.Reason).HasMaxLength(500);
         e.Property(a => a.Result).HasMaxLength(500);
         e.Property(a => a.Version).IsRowVersion();
