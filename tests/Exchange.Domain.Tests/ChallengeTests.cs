@@ -28,7 +28,7 @@ public class ChallengeTests
 
         Assert.Equal(ChallengeId, c.Id);
         Assert.Equal(RequestId, c.RequestId);
-        Assert.Equal("withdrawal", c.RequestKind);
+        Assert.Equal("withdrawal", c.RequestKind.ToWire());
         Assert.Equal(Member, c.MemberId);
         Assert.Equal(IdHash, c.IdHash);
         Assert.Equal(SealedId, c.SealedId);
@@ -51,7 +51,7 @@ public class ChallengeTests
 
         var c = new Challenge(ChallengeId, transfer, IdHash, SealedId, "Transfer", T0, T0.AddMinutes(1));
 
-        Assert.Equal("transfer", c.RequestKind);
+        Assert.Equal("transfer", c.RequestKind.ToWire());
         Assert.Equal(RequestId, c.RequestId);
     }
 

@@ -26,7 +26,7 @@ public class TransferTests
         Assert.Equal(Receiver, t.ToMemberId);
         Assert.Equal(Amount, t.Amount);
         Assert.Equal("ETH", t.Asset);
-        Assert.Equal("transfer", t.Kind);
+        Assert.Equal("transfer", t.Kind.ToWire());
         Assert.Equal($"transfer:{Id}", t.AuditSubject);
         Assert.Empty(t.PendingChanges);
     }

@@ -129,7 +129,7 @@ public class WithdrawalTests
         Assert.Null(w.TxHash);
         Assert.Null(w.RawTransaction);
         Assert.Empty(w.PendingChanges);
-        Assert.Equal("withdrawal", w.Kind);
+        Assert.Equal("withdrawal", w.Kind.ToWire());
         Assert.Equal($"withdrawal:{Id}", w.AuditSubject);
     }
 

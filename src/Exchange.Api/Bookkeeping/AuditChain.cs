@@ -22,7 +22,7 @@ namespace Exchange.Api.Bookkeeping;
 public sealed class AuditChain(ExchangeDbContext db)
 {
     /// <summary>The sealer's advisory lock; tests hold it to show that no writer waits on sealing.</summary>
-    public const long SealerLock = 7253018;
+    public const long SealerLock = (long)AdvisoryLock.AuditSealer;
     /// <summary>The most events one seal links; a full batch means more may be waiting.</summary>
     public const int Batch = 5000;
     private static readonly byte[] Genesis = new byte[32];

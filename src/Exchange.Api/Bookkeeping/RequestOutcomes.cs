@@ -11,11 +11,11 @@ public sealed class RequestOutcomes(ExchangeDbContext db, LedgerPostings ledger,
 {
     public async Task<ApprovalRequest?> FindAsync(Challenge challenge, CancellationToken cancellationToken) => await FindAsync(challenge.RequestKind, challenge.RequestId, cancellationToken);
 
-    public async Task<ApprovalRequest?> FindAsync(string kind, Guid id, CancellationToken cancellationToken) => kind switch
+    public async Task<ApprovalRequest?> FindAsync(RequestKind kind, Guid id, CancellationToken cancellationToken) => kind switch
     {
         // Find: a request already loaded in this unit of work (see PrepareToEndAsync) costs no round trip.
-        "withdrawal" => await db.Withdrawals.FindAsync([id], cancellationToken),
-        "transfer" => await db.Transfers.FindAsync([id], cancellationToken),
+        RequestKind.Withdrawal => await db.Withdrawals.FindAsync([id], cancellationToken),
+        RequestKind.Transfer => await db.Transfers.FindAsync([id], cancellationToken),
         _ => throw new InvalidOperationException($"Unknown request kind '{kind}'."),
     };
 
@@ -25,8 +25,8 @@ public sealed class RequestOutcomes(ExchangeDbContext db, LedgerPostings ledger,
     /// </summary>
     public async Task PrepareToEndAsync(IReadOnlyCollection<Challenge> challenges, CancellationToken cancellationToken)
     {
-        var withdrawalIds = challenges.Where(c => c.RequestKind == "withdrawal").Select(c => c.RequestId).ToArray();
-        var transferIds = challenges.Where(c => c.RequestKind == "transfer").Select(c => c.RequestId).ToArray();
+        var withdrawalIds = challenges.Where(c => c.RequestKind == RequestKind.Withdrawal).Select(c => c.RequestId).ToArray();
+        var transferIds = challenges.Where(c => c.RequestKind == RequestKind.Transfer).Select(c => c.RequestId).ToArray();
         var members = new List<Guid>();
         if (withdrawalIds.Length > 0)
         {
@@ -63,7 +63,7 @@ public sealed class RequestOutcomes(ExchangeDbContext db, LedgerPostings ledger,
         }
 
         var now = clock.GetUtcNow();
-        if (challenge.RequestKind == OperatorAction.ChallengeKind)
+        if (challenge.RequestKind == RequestKind.OperatorAction)
         {
             var action = await db.LockOperatorActionAsync(challenge.RequestId, cancellationToken);
             challenge.End(outcome.ToWire(), now);
@@ -78,7 +78,7 @@ public sealed class RequestOutcomes(ExchangeDbContext db, LedgerPostings ledger,
                 return null;
             }
 
-            db.Audit($"{OperatorAction.ChallengeKind}.{status.ToWire()}", action.AuditSubject, new { action = action.Kind.ToWire(), target = action.TargetSubject, reason }, now);
+            db.Audit($"{RequestKind.OperatorAction.ToWire()}.{status.ToWire()}", action.AuditSubject, new { action = action.Kind.ToWire(), target = action.TargetSubject, reason }, now);
             return outcome;
         }
 

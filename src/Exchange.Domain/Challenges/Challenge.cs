@@ -27,7 +27,7 @@ public sealed class Challenge
     }
 
     /// <summary>A challenge for something other than a trader's request: an operator's action, confirmed by the operator.</summary>
-    public Challenge(Guid id, string requestKind, Guid requestId, Guid memberId, byte[] idHash, byte[] sealedId, string message, DateTimeOffset createdAt, DateTimeOffset deadline)
+    public Challenge(Guid id, RequestKind requestKind, Guid requestId, Guid memberId, byte[] idHash, byte[] sealedId, string message, DateTimeOffset createdAt, DateTimeOffset deadline)
     {
         SealedId = sealedId;
         Id = id;
@@ -44,8 +44,8 @@ public sealed class Challenge
 
     public Guid Id { get; private set; }
     public Guid RequestId { get; private set; }
-    /// <summary>"withdrawal", "transfer" or "operator_action": what the tap approves.</summary>
-    public string RequestKind { get; private set; } = "";
+    /// <summary>What the tap approves.</summary>
+    public RequestKind RequestKind { get; private set; }
     public Guid MemberId { get; private set; }
 
     /// <summary>SHA-256 of the id sent to VivoKey; the id itself is never stored.</summary>

@@ -45,10 +45,10 @@ public abstract class ApprovalRequest
     /// <summary>The row version (PostgreSQL xmin): two writers of one request make one transition.</summary>
     public uint Version { get; private set; }
 
-    /// <summary>"withdrawal" or "transfer": names the audit subject.</summary>
-    public abstract string Kind { get; }
+    /// <summary>A withdrawal or a transfer: names the audit subject.</summary>
+    public abstract RequestKind Kind { get; }
 
-    public string AuditSubject => $"{Kind}:{Id}";
+    public string AuditSubject => $"{Kind.ToWire()}:{Id}";
 
     /// <summary>Changes made since the request was loaded, not yet written to the audit trail.</summary>
     public IReadOnlyList<StatusChange> PendingChanges => _changes;

@@ -74,10 +74,10 @@ public static class OperatorActions
         StatusWire.FirstOrDefault(p => p.Value == wire) is { Value: not null } found ? found.Key : throw new FormatException($"Unknown operator action status '{wire}'.");
 
     /// <summary>The request statuses an action applies to: checked when it is asked for and again at the tap.</summary>
-    public static bool AppliesTo(this OperatorActionKind kind, string requestKind, RequestStatus status) => kind switch
+    public static bool AppliesTo(this OperatorActionKind kind, RequestKind requestKind, RequestStatus status) => kind switch
     {
         OperatorActionKind.RetrySend or OperatorActionKind.Cancel => status == RequestStatus.PendingApproval,
-        OperatorActionKind.Rebroadcast => requestKind == "withdrawal" && status is RequestStatus.Signed or RequestStatus.Broadcast,
+        OperatorActionKind.Rebroadcast => requestKind == RequestKind.Withdrawal && status is RequestStatus.Signed or RequestStatus.Broadcast,
         _ => false,
     };
 }
@@ -88,13 +88,11 @@ public static class OperatorActions
 /// </summary>
 public sealed class OperatorAction
 {
-    public const string ChallengeKind = "operator_action";
-
     private OperatorAction()
     {
     }
 
-    public OperatorAction(Guid id, Guid operatorMemberId, string operatorSubject, OperatorActionKind kind, string targetKind, Guid targetId, string reason, DateTimeOffset at)
+    public OperatorAction(Guid id, Guid operatorMemberId, string operatorSubject, OperatorActionKind kind, RequestKind targetKind, Guid targetId, string reason, DateTimeOffset at)
     {
         if (string.IsNullOrWhiteSpace(reason))
         {
@@ -118,8 +116,8 @@ public sealed class OperatorAction
     public string OperatorSubject { get; private set; } = "";
     public OperatorActionKind Kind { get; private set; }
 
-    /// <summary>"withdrawal" or "transfer".</summary>
-    public string TargetKind { get; private set; } = "";
+    /// <summary>A withdrawal or a transfer.</summary>
+    public RequestKind TargetKind { get; private set; }
 
     public Guid TargetId { get; private set; }
     public string Reason { get; private set; } = "";
@@ -132,8 +130,8 @@ public sealed class OperatorAction
     public DateTimeOffset UpdatedAt { get; private set; }
     public uint Version { get; private set; }
 
-    public string AuditSubject => $"{ChallengeKind}:{Id}";
-    public string TargetSubject => $"{TargetKind}:{TargetId}";
+    public string AuditSubject => $"{RequestKind.OperatorAction.ToWire()}:{Id}";
+    public string TargetSubject => $"{TargetKind.ToWire()}:{TargetId}";
     public bool IsEnded => Status != OperatorActionStatus.AwaitingTap;
 
     /// <summary>Ends the action once; false when it had already ended.</summary>

@@ -21,7 +21,7 @@ public sealed class Transfer : ApprovalRequest
         ToMemberId = toMemberId;
     }
 
-    public override string Kind => "transfer";
+    public override RequestKind Kind => RequestKind.Transfer;
 
     public Guid ToMemberId { get; private set; }
 

@@ -20,7 +20,7 @@ public sealed class Withdrawal : ApprovalRequest
         ToAddress = toAddress;
     }
 
-    public override string Kind => "withdrawal";
+    public override RequestKind Kind => RequestKind.Withdrawal;
 
     /// <summary>EIP-55 checksummed destination.</summary>
     public string ToAddress { get; private set; } = "";

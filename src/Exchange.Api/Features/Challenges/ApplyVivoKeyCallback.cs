@@ -87,7 +87,7 @@ public static class ApplyVivoKeyCallback
             }
 
             LogFields.NameRequest(challenge.RequestKind, challenge.RequestId);
-            var subject = $"{challenge.RequestKind}:{challenge.RequestId}";
+            var subject = $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}";
             if (challenge.VivoId is not null && command.VivoId != challenge.VivoId)
             {
                 db.Audit("callback.vivo_id_mismatch", subject, new { expected = challenge.VivoId, received = Received(command) }, now);
@@ -100,7 +100,7 @@ public static class ApplyVivoKeyCallback
                 return Outcome.AlreadyEnded;
             }
 
-            if (challenge.RequestKind == Domain.Operations.OperatorAction.ChallengeKind)
+            if (challenge.RequestKind == Domain.Common.RequestKind.OperatorAction)
             {
                 // The operator's own tap on an action of theirs: nothing happened until now.
                 await operatorActions.ApplyAsync(challenge, command.Success, command.Error, command.VivoId, cancellationToken);

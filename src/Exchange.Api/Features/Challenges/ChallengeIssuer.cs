@@ -37,7 +37,7 @@ public sealed class ChallengeIssuer(
         IssueFor(request.Kind, request.Id, request.MemberId, request.AuditSubject, message);
 
     /// <summary>A challenge to the member for anything the tap approves: a request, or an operator's action.</summary>
-    public Challenge IssueFor(string kind, Guid requestId, Guid memberId, string auditSubject, string message)
+    public Challenge IssueFor(RequestKind kind, Guid requestId, Guid memberId, string auditSubject, string message)
     {
         var id = keys.NewId();
         var now = clock.GetUtcNow();

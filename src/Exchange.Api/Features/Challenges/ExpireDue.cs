@@ -56,12 +56,12 @@ public sealed class ExpireDue(ExchangeDbContext db, RequestOutcomes outcomes, IL
         return (expired, failed);
     }
 
-    private async Task<List<(string Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>> EndAsync(Guid[] overdue, CancellationToken cancellationToken)
+    private async Task<List<(RequestKind Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>> EndAsync(Guid[] overdue, CancellationToken cancellationToken)
     {
         // Challenges first, as every writer locks them; one a callback holds right now is skipped, and its callback decides.
         var challenges = await db.LockChallengesSkippingHeldAsync(overdue, cancellationToken);
         await outcomes.PrepareToEndAsync(challenges, cancellationToken);
-        var ended = new List<(string Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>(challenges.Count);
+        var ended = new List<(RequestKind Kind, Guid RequestId, Guid ChallengeId, RequestStatus Outcome)>(challenges.Count);
         foreach (var challenge in challenges.OrderBy(c => c.Deadline))
         {
             if (challenge.IsEnded)

@@ -103,7 +103,7 @@ public sealed class SendChallenge(
             var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
             challenge.RecordAccepted(vivoId);
             challenge.RecordSendAttempt();
-            db.Audit("challenge.accepted", $"{challenge.RequestKind}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
+            db.Audit("challenge.accepted", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
             db.WhenCommitted(() => logger.LogDebug("VivoKey accepted the challenge (vivo_id {VivoId}) after {Attempts} attempts", vivoId, challenge.SendAttempts));
         }, cancellationToken);
 
@@ -128,7 +128,7 @@ public sealed class SendChallenge(
             }
 
             challenge.RecordSendFailure(error, next);
-            db.Audit("challenge.send_failed", $"{challenge.RequestKind}:{challenge.RequestId}", new { error, attempt = challenge.SendAttempts, nextAttemptAt = next }, now);
+            db.Audit("challenge.send_failed", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}", new { error, attempt = challenge.SendAttempts, nextAttemptAt = next }, now);
             return wait;
         }, cancellationToken);
 

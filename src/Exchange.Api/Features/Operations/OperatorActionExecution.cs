@@ -38,7 +38,7 @@ public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcome
         db.Actor = Actors.Operator(action.OperatorSubject);
         var (done, result) = await CarryOutAsync(action, cancellationToken);
         action.End(done ? OperatorActionStatus.Executed : OperatorActionStatus.NotApplicable, result, now);
-        db.Audit($"{OperatorAction.ChallengeKind}.{action.Status.ToWire()}", action.AuditSubject,
+        db.Audit($"{RequestKind.OperatorAction.ToWire()}.{action.Status.ToWire()}", action.AuditSubject,
             new { action = action.Kind.ToWire(), target = action.TargetSubject, result }, now);
     }
 
@@ -49,7 +49,7 @@ public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcome
         var request = await outcomes.FindAsync(action.TargetKind, action.TargetId, cancellationToken);
         if (request is null || !action.Kind.AppliesTo(action.TargetKind, request.Status))
         {
-            return (false, $"Nothing done: the {action.TargetKind} is now {request?.Status.ToWire() ?? "gone"}.");
+            return (false, $"Nothing done: the {action.TargetKind.ToWire()} is now {request?.Status.ToWire() ?? "gone"}.");
         }
 
         switch (action.Kind)
@@ -57,7 +57,7 @@ public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcome
             case OperatorActionKind.Cancel:
                 await outcomes.EndAsync(request, targetChallenge, RequestStatus.Cancelled,
                     $"Cancelled by operator {action.OperatorSubject}: {action.Reason}", cancellationToken);
-                return (true, $"The {action.TargetKind} was cancelled and its held funds released.");
+                return (true, $"The {action.TargetKind.ToWire()} was cancelled and its held funds released.");
 
             case OperatorActionKind.RetrySend:
                 if (targetChallenge is null || !targetChallenge.SendAgainAt(clock.GetUtcNow()))

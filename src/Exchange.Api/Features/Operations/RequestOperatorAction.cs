@@ -48,13 +48,13 @@ public static class RequestOperatorAction
         {
             var kind = OperatorActions.ParseKind(command.Action!);
             var targetId = command.RequestId!.Value;
-            var targetKind = await db.Withdrawals.AnyAsync(w => w.Id == targetId, cancellationToken) ? "withdrawal"
-                : await db.Transfers.AnyAsync(t => t.Id == targetId, cancellationToken) ? "transfer"
+            var targetKind = await db.Withdrawals.AnyAsync(w => w.Id == targetId, cancellationToken) ? RequestKind.Withdrawal
+                : await db.Transfers.AnyAsync(t => t.Id == targetId, cancellationToken) ? RequestKind.Transfer
                 : throw new NotFoundException("No withdrawal or transfer has that id.");
             var request = (await outcomes.FindAsync(targetKind, targetId, cancellationToken))!;
             if (!kind.AppliesTo(targetKind, request.Status))
             {
-                throw new ConflictException($"{kind.ToWire()} does not apply to a {targetKind} that is {request.Status.ToWire()}.", "action");
+                throw new ConflictException($"{kind.ToWire()} does not apply to a {targetKind.ToWire()} that is {request.Status.ToWire()}.", "action");
             }
 
             if (kind == OperatorActionKind.RetrySend
@@ -72,11 +72,11 @@ public static class RequestOperatorAction
             var now = clock.GetUtcNow();
             var action = new OperatorAction(Guid.CreateVersion7(), command.MemberId, command.Subject, kind, targetKind, targetId, command.Reason!, now);
             db.OperatorActions.Add(action);
-            db.Audit($"{OperatorAction.ChallengeKind}.requested", action.AuditSubject,
+            db.Audit($"{RequestKind.OperatorAction.ToWire()}.requested", action.AuditSubject,
                 new { action = kind.ToWire(), target = action.TargetSubject, targetStatus = request.Status.ToWire(), reason = action.Reason }, now);
             // The id's random tail, not its head: version-7 ids made the same moment share their first digits.
-            var message = $"Operator: {kind.ToWire()} {targetKind} #{targetId.ToString("N")[^8..]}";
-            challenges.IssueFor(OperatorAction.ChallengeKind, action.Id, command.MemberId, action.AuditSubject, message);
+            var message = $"Operator: {kind.ToWire()} {targetKind.ToWire()} #{targetId.ToString("N")[^8..]}";
+            challenges.IssueFor(RequestKind.OperatorAction, action.Id, command.MemberId, action.AuditSubject, message);
             return new Response(action.Id, action.Status.ToWire(), kind.ToWire(), action.TargetSubject, message);
         }
     }

@@ -73,7 +73,7 @@ public static class StuckRequests
             .Where(name => OperatorActions.ParseKind(name) is var kind && kind.AppliesTo(r.Kind, r.Status)
                 && (kind != OperatorActionKind.RetrySend || c?.State == ChallengeState.Sending))
             .ToList();
-        return new Item(r.Kind, r.Id, r.Status.ToWire(), r.UpdatedAt, (long)(now - r.UpdatedAt).TotalSeconds, subject, r.Asset,
+        return new Item(r.Kind.ToWire(), r.Id, r.Status.ToWire(), r.UpdatedAt, (long)(now - r.UpdatedAt).TotalSeconds, subject, r.Asset,
             Amounts.Format(r.Amount, asset),
             c is null ? null : new ChallengeView(c.State.ToString().ToLowerInvariant(), c.SendAttempts, c.LastSendError, c.Deadline, c.VivoId),
             txHash, actions);

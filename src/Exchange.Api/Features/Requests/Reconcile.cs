@@ -32,10 +32,6 @@ public sealed class Reconcile(
 
     private static readonly Report Nothing = new(0, 0, 0, 0, 0);
 
-    /// <summary>One pass at a time across instances: a session advisory lock, which PostgreSQL releases when
-    /// the connection ends, so a pass killed midway (kill -9) holds nothing up, unlike a Hangfire lock row.</summary>
-    private const long PassLock = 7253019;
-
     Task IReconciliation.RunAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
 
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
@@ -43,9 +39,9 @@ public sealed class Reconcile(
         var report = Nothing;
         try
         {
-            if (!await db.TryWithLockAsync(PassLock, async () => report = await PassAsync(cancellationToken), cancellationToken))
+            if (!await db.TryWithLockAsync(AdvisoryLock.ReconcilerPass, async () => report = await PassAsync(cancellationToken), cancellationToken))
             {
-                // Another instance is reconciling right now; every step is safe to run twice, but once is enough.
+                // Another instance is reconciling right now (a session lock: a pass killed midway holds nothing up); every step is safe to run twice, but once is enough.
                 ExchangeMetrics.ReconcilerPass("skipped");
                 return Nothing;
             }

@@ -151,7 +151,7 @@ public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, Ho
     {
         var ids = withdrawals.Select(w => w.Id).ToArray();
         var challenges = await db.Challenges.AsNoTracking()
-            .Where(c => ids.Contains(c.RequestId) && c.RequestKind == "withdrawal")
+            .Where(c => ids.Contains(c.RequestId) && c.RequestKind == RequestKind.Withdrawal)
             .ToDictionaryAsync(c => c.RequestId, cancellationToken);
         var journal = (await db.JournalEntries.AsNoTracking()
             .Where(j => j.RequestId != null && ids.Contains(j.RequestId.Value))

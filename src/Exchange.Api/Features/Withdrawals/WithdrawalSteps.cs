@@ -15,16 +15,13 @@ namespace Exchange.Api.Features.Withdrawals;
 /// </summary>
 public abstract class WithdrawalStep(ExchangeDbContext db, ILogger logger) : IWorkStep
 {
-    /// <summary>The advisory-lock class of "a step is working on this withdrawal".</summary>
-    private const int WithdrawalLockClass = 7253020;
-
     public async Task RunAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
         // Every line a step logs names the withdrawal, whichever part logs it.
         using var scope = logger.BeginScope(LogFields.Withdrawal(withdrawalId));
         db.Actor = Actors.System;
         var key = BitConverter.ToInt32(withdrawalId.ToByteArray(), 12);
-        await db.TryWithLockAsync(WithdrawalLockClass, key, () => RunLockedAsync(withdrawalId, cancellationToken), cancellationToken);
+        await db.TryWithLockAsync(AdvisoryLock.WithdrawalInWork, key, () => RunLockedAsync(withdrawalId, cancellationToken), cancellationToken);
     }
 
     protected abstract Task RunLockedAsync(Guid withdrawalId, CancellationToken cancellationToken);

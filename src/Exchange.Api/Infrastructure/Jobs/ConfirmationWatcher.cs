@@ -1,4 +1,5 @@
 using Exchange.Api.Infrastructure.Chain;
+using Exchange.Api.Infrastructure.Persistence;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Exchange.Api.Infrastructure.Telemetry;
@@ -22,7 +23,6 @@ public sealed class ConfirmationWatcher(
     IOptions<EthereumOptions> ethereum,
     ILogger<ConfirmationWatcher> logger) : BackgroundService
 {
-    private const long WatcherLock = 7253021;
     private const int BatchSize = 5000;
     private static readonly TimeSpan BlockPoll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan StandBy = TimeSpan.FromSeconds(5);
@@ -81,7 +81,7 @@ public sealed class ConfirmationWatcher(
 
     private static async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({WatcherLock})", connection);
+        await using var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({(long)AdvisoryLock.ConfirmationWatcher})", connection);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 

@@ -24,6 +24,7 @@ public sealed class WorkDispatcher(
     IOptions<ExchangeOptions> options,
     NpgsqlDataSource dataSource,
     IConfiguration configuration,
+    TimeProvider clock,
     ILogger<WorkDispatcher> logger) : BackgroundService
 {
     public const string Channel = "exchange_work";
@@ -96,7 +97,8 @@ public sealed class WorkDispatcher(
         });
         var workers = Enumerable.Range(0, Math.Max(1, options.Value.DispatchWorkers)).Select(_ => WorkAsync(stoppingToken, abort.Token)).ToList();
         workers.Add(SignAsync(stoppingToken, abort.Token));
-        workers.Add(ListenAsync(stoppingToken));
+        using var listener = new WorkListener(this, configuration, clock, logger);
+        workers.Add(listener.ListenAsync(stoppingToken));
         await Task.WhenAll(workers);
         await HandBackAsync();
     }
@@ -197,42 +199,20 @@ public sealed class WorkDispatcher(
     }
 
     /// <summary>Work that API-only instances committed: one LISTEN connection, reopened whenever it drops.</summary>
-    private async Task ListenAsync(CancellationToken stoppingToken)
+    private sealed class WorkListener(WorkDispatcher owner, IConfiguration configuration, TimeProvider clock, ILogger logger)
+        : PostgresListener(configuration, clock, logger)
     {
-        var delay = TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = new NpgsqlConnection(ListenConnections.For(configuration, "exchange-work-listener"));
-                await connection.OpenAsync(stoppingToken);
-                connection.Notification += (_, e) =>
-                {
-                    if (WorkItem.TryParse(e.Payload, out var item))
-                    {
-                        Accept(item);
-                    }
-                };
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
+        protected override string Channel => WorkDispatcher.Channel;
 
-                delay = TimeSpan.FromSeconds(1);
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    await connection.WaitAsync(stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        protected override string ApplicationName => "exchange-work-listener";
+
+        protected override string Description => "Work listener";
+
+        protected override void OnNotification(string payload)
+        {
+            if (WorkItem.TryParse(payload, out var item))
             {
-                return;
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.IO.IOException)
-            {
-                logger.LogWarning(e, "The work listener lost its connection; listening again in {Delay}", delay);
-                await Task.Delay(delay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                owner.Accept(item);
             }
         }
     }

@@ -3,8 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Exchange.Api.Infrastructure.Persistence;
+using Exchange.Domain.Common;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Exchange.Api.Infrastructure.Notifications;
 
@@ -117,8 +117,8 @@ public sealed class StatusNotifications
 
         var w = await withdrawals.OrderByDescending(x => x.UpdatedAt).Take(limit).ToListAsync(cancellationToken);
         var t = await transfers.OrderByDescending(x => x.UpdatedAt).Take(limit).ToListAsync(cancellationToken);
-        return w.Select(x => new RequestStatusChange(x.Kind, x.Id, x.MemberId, Domain.Common.RequestStatuses.ToWire(x.Status), x.TxHash, x.Confirmations, x.UpdatedAt))
-            .Concat(t.Select(x => new RequestStatusChange(x.Kind, x.Id, x.MemberId, Domain.Common.RequestStatuses.ToWire(x.Status), null, null, x.UpdatedAt)))
+        return w.Select(x => new RequestStatusChange(x.Kind.ToWire(), x.Id, x.MemberId, x.Status.ToWire(), x.TxHash, x.Confirmations, x.UpdatedAt))
+            .Concat(t.Select(x => new RequestStatusChange(x.Kind.ToWire(), x.Id, x.MemberId, x.Status.ToWire(), null, null, x.UpdatedAt)))
             .OrderByDescending(c => c.UpdatedAt).Take(limit).ToList();
     }
 }
@@ -133,85 +133,40 @@ public sealed class StatusNotificationListener(
     StatusNotifications notifications,
     IServiceScopeFactory scopes,
     TimeProvider clock,
-    ILogger<StatusNotificationListener> logger) : BackgroundService
+    ILogger<StatusNotificationListener> logger) : PostgresListener(configuration, clock, logger)
 {
     // How far before the moment the connection was lost the catch-up read starts: clocks of instances differ a little.
     private static readonly TimeSpan CatchUpMargin = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(20);
 
-    /// <summary>Set once the first LISTEN is in place: tests wait for it before they rely on notifications.</summary>
-    public TaskCompletionSource Listening { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    protected override string Channel => StatusNotifications.Channel;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override string ApplicationName => "exchange-status-listener";
+
+    protected override string Description => "Status notifications";
+
+    // A page is waiting: come back sooner than the default, and never pause long.
+    protected override TimeSpan FirstPause => TimeSpan.FromMilliseconds(250);
+
+    protected override TimeSpan LongestPause => TimeSpan.FromSeconds(10);
+
+    protected override void OnNotification(string payload)
     {
-        // A dead peer is noticed by the idle check below; keepalives cover a silent network.
-        var connectionString = ListenConnections.For(configuration, "exchange-status-listener");
-        DateTimeOffset? lostAt = null;
-        var pause = TimeSpan.FromMilliseconds(250);
-        while (!stoppingToken.IsCancellationRequested)
+        if (StatusNotifications.Parse(payload) is { } change)
         {
-            try
-            {
-                await using var connection = new NpgsqlConnection(connectionString);
-                connection.Notification += (_, e) =>
-                {
-                    if (StatusNotifications.Parse(e.Payload) is { } change)
-                    {
-                        notifications.Publish(change);
-                    }
-                };
-                await connection.OpenAsync(stoppingToken);
-                await using (var listen = new NpgsqlCommand($"LISTEN {StatusNotifications.Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                if (lostAt is { } since)
-                {
-                    await CatchUpAsync(since - CatchUpMargin, stoppingToken);
-                    logger.LogInformation("Status notifications: listening again after a lost connection.");
-                }
-
-                Listening.TrySetResult();
-                pause = TimeSpan.FromMilliseconds(250);
-                lostAt = null;
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    if (!await connection.WaitAsync(IdleCheck, stoppingToken))
-                    {
-                        // Nothing for a while: make sure the connection still answers.
-                        await using var ping = new NpgsqlCommand("SELECT 1", connection);
-                        await ping.ExecuteScalarAsync(stoppingToken);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is NpgsqlException or System.IO.IOException or TimeoutException or InvalidOperationException)
-            {
-                lostAt ??= clock.GetUtcNow();
-                logger.LogWarning(ex, "Status notifications: the LISTEN connection failed; reconnecting in {Pause}.", pause);
-                try
-                {
-                    await Task.Delay(pause, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-            }
+            notifications.Publish(change);
         }
     }
 
-    private async Task CatchUpAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    protected override async Task OnListeningAsync(DateTimeOffset? lostAt, CancellationToken cancellationToken)
     {
+        if (lostAt is not { } since)
+        {
+            return;
+        }
+
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ExchangeDbContext>();
-        foreach (var change in await StatusNotifications.CurrentAsync(db, member: null, since, limit: 10_000, cancellationToken))
+        foreach (var change in await StatusNotifications.CurrentAsync(db, member: null, since - CatchUpMargin, limit: 10_000, cancellationToken))
         {
             notifications.Publish(change);
         }

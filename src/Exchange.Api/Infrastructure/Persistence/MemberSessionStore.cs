@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Npgsql;
 
 namespace Exchange.Api.Infrastructure.Persistence;
@@ -25,17 +24,6 @@ public sealed class MemberSession
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset LastSeenAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
-}
-
-public sealed class MemberSessionConfiguration : IEntityTypeConfiguration<MemberSession>
-{
-    public void Configure(EntityTypeBuilder<MemberSession> e)
-    {
-        e.ToTable("member_sessions");
-        e.HasKey(s => s.Id);
-        e.HasIndex(s => s.MemberId);
-        e.HasOne<Member>().WithMany().HasForeignKey(s => s.MemberId);
-    }
 }
 
 /// <summary>

@@ -14,8 +14,6 @@ namespace Exchange.Api.Infrastructure.Persistence;
 /// </summary>
 public static class Migrations
 {
-    private const long MigrationLock = 7253017;
-
     /// <param name="ownerConnectionString">The schema owner; the application's own connection string when none is configured.</param>
     /// <param name="applicationConnectionString">The application's connection: its user is the role granted rights.</param>
     public static void Apply(string ownerConnectionString, string applicationConnectionString, ILogger logger)
@@ -30,7 +28,7 @@ public static class Migrations
         db.Database.OpenConnection();
         try
         {
-            db.Database.ExecuteSqlRaw($"SELECT pg_advisory_lock({MigrationLock})");
+            db.Database.ExecuteSqlRaw($"SELECT pg_advisory_lock({(long)AdvisoryLock.Migrations})");
             db.Database.Migrate();
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             PostgreSqlObjectsInstaller.Install(connection, JobsSchema);
@@ -50,7 +48,7 @@ public static class Migrations
         }
         finally
         {
-            db.Database.ExecuteSqlRaw($"SELECT pg_advisory_unlock({MigrationLock})");
+            db.Database.ExecuteSqlRaw($"SELECT pg_advisory_unlock({(long)AdvisoryLock.Migrations})");
             db.Database.CloseConnection();
         }
     }

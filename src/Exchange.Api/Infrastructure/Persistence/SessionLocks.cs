@@ -9,12 +9,13 @@ namespace Exchange.Api.Infrastructure.Persistence;
 public static class SessionLocks
 {
     /// <summary>Runs <paramref name="work"/> holding the lock (class, key); returns false without running it when another session holds it.</summary>
-    public static async Task<bool> TryWithLockAsync(this ExchangeDbContext db, int lockClass, int key, Func<Task> work, CancellationToken cancellationToken)
+    public static async Task<bool> TryWithLockAsync(this ExchangeDbContext db, AdvisoryLock lockClass, int key, Func<Task> work, CancellationToken cancellationToken)
     {
+        var @class = (int)lockClass;
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            if (!await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({lockClass}, {key}) AS \"Value\"").SingleAsync(cancellationToken))
+            if (!await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({@class}, {key}) AS \"Value\"").SingleAsync(cancellationToken))
             {
                 return false;
             }
@@ -26,7 +27,7 @@ public static class SessionLocks
             }
             finally
             {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({lockClass}, {key})", CancellationToken.None);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({@class}, {key})", CancellationToken.None);
             }
         }
         finally
@@ -36,12 +37,13 @@ public static class SessionLocks
     }
 
     /// <summary>The one-key form (a lock for the whole of something, such as a reconciler pass).</summary>
-    public static async Task<bool> TryWithLockAsync(this ExchangeDbContext db, long lockKey, Func<Task> work, CancellationToken cancellationToken)
+    public static async Task<bool> TryWithLockAsync(this ExchangeDbContext db, AdvisoryLock lockKey, Func<Task> work, CancellationToken cancellationToken)
     {
+        var key = (long)lockKey;
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            if (!await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({lockKey}) AS \"Value\"").SingleAsync(cancellationToken))
+            if (!await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_lock({key}) AS \"Value\"").SingleAsync(cancellationToken))
             {
                 return false;
             }
@@ -53,7 +55,7 @@ public static class SessionLocks
             }
             finally
             {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({lockKey})", CancellationToken.None);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({key})", CancellationToken.None);
             }
         }
         finally

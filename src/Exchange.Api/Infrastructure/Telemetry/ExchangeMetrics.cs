@@ -76,26 +76,26 @@ public static class ExchangeMetrics
         "exchange.chain.errors", "{error}",
         "Chain errors by kind: rpc (label method), broadcast_rejected (per refused attempt), reverted (mined but failed), reorg (a block we saw the transaction in left the chain).");
 
-    public static void RequestAccepted(string kind) => RequestsAccepted.Add(1, new KeyValuePair<string, object?>("kind", kind));
+    public static void RequestAccepted(RequestKind kind) => RequestsAccepted.Add(1, new KeyValuePair<string, object?>("kind", kind.ToWire()));
 
-    public static void ChallengeEnded(string kind, string outcome) =>
-        ChallengesEnded.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("outcome", outcome));
+    public static void ChallengeEnded(RequestKind kind, string outcome) =>
+        ChallengesEnded.Add(1, new KeyValuePair<string, object?>("kind", kind.ToWire()), new KeyValuePair<string, object?>("outcome", outcome));
 
     /// <summary>A committed status change of a withdrawal or transfer.</summary>
-    public static void RequestMoved(string kind, RequestStatus from, RequestStatus to)
+    public static void RequestMoved(RequestKind kind, RequestStatus from, RequestStatus to)
     {
         switch (kind, to)
         {
-            case ("withdrawal", RequestStatus.Confirmed):
+            case (RequestKind.Withdrawal, RequestStatus.Confirmed):
                 WithdrawalsConfirmed.Add(1);
                 break;
-            case ("withdrawal", RequestStatus.Failed):
+            case (RequestKind.Withdrawal, RequestStatus.Failed):
                 WithdrawalsFailed.Add(1, new KeyValuePair<string, object?>("from_status", from.ToWire()));
                 break;
-            case ("withdrawal", RequestStatus.Tampered):
+            case (RequestKind.Withdrawal, RequestStatus.Tampered):
                 WithdrawalsTampered.Add(1);
                 break;
-            case ("transfer", RequestStatus.Confirmed):
+            case (RequestKind.Transfer, RequestStatus.Confirmed):
                 TransfersSettled.Add(1);
                 break;
         }

@@ -1,4 +1,5 @@
 using System.Collections;
+using Exchange.Domain.Common;
 
 namespace Exchange.Api.Infrastructure.Telemetry;
 
@@ -22,7 +23,7 @@ public sealed class LogFields : IReadOnlyList<KeyValuePair<string, object?>>
     public static LogFields Challenge(Guid id) => new LogFields().With("ChallengeId", id);
 
     /// <summary>The request behind a challenge, named by its kind: withdrawal, transfer or operator_action.</summary>
-    public static LogFields Of(string kind, Guid id) => new LogFields().With(FieldFor(kind), id);
+    public static LogFields Of(RequestKind kind, Guid id) => new LogFields().With(FieldFor(kind), id);
 
     public LogFields With(string name, object? value)
     {
@@ -34,7 +35,7 @@ public sealed class LogFields : IReadOnlyList<KeyValuePair<string, object?>>
         return this;
     }
 
-    public LogFields WithRequest(string kind, Guid id) => With(FieldFor(kind), id);
+    public LogFields WithRequest(RequestKind kind, Guid id) => With(FieldFor(kind), id);
 
     /// <summary>
     /// Opens the scope of an HTTP request, empty until the request names what it is about. The fields flow
@@ -53,16 +54,16 @@ public sealed class LogFields : IReadOnlyList<KeyValuePair<string, object?>>
     /// Names the withdrawal, transfer or operator action the current HTTP request is about, so its later log
     /// lines carry the id. Outside a request (background work opens scopes of its own) it does nothing.
     /// </summary>
-    public static void NameRequest(string kind, Guid id) => Request.Value?.WithRequest(kind, id);
+    public static void NameRequest(RequestKind kind, Guid id) => Request.Value?.WithRequest(kind, id);
 
     /// <summary>Adds a field to the current HTTP request's scope (none outside a request).</summary>
     public static void AddToRequest(string name, object? value) => Request.Value?.With(name, value);
 
-    private static string FieldFor(string kind) => kind switch
+    private static string FieldFor(RequestKind kind) => kind switch
     {
-        "withdrawal" => "WithdrawalId",
-        "transfer" => "TransferId",
-        "operator_action" => "OperatorActionId",
+        RequestKind.Withdrawal => "WithdrawalId",
+        RequestKind.Transfer => "TransferId",
+        RequestKind.OperatorAction => "OperatorActionId",
         // Not "RequestId": ASP.NET Core's own scope names the HTTP request so.
         _ => "ApprovalRequestId",
     };

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Exchange.Domain.Common;
 
 namespace Exchange.Api.Infrastructure.Telemetry;
 
@@ -90,10 +91,10 @@ public static class Observability
         });
     }
 
-    private static string? KindOf(PathString path) =>
-        path.StartsWithSegments("/api/withdrawals") ? "withdrawal"
-        : path.StartsWithSegments("/api/transfers") ? "transfer"
-        : path.StartsWithSegments("/api/operations/actions") ? "operator_action"
+    private static RequestKind? KindOf(PathString path) =>
+        path.StartsWithSegments("/api/withdrawals") ? RequestKind.Withdrawal
+        : path.StartsWithSegments("/api/transfers") ? RequestKind.Transfer
+        : path.StartsWithSegments("/api/operations/actions") ? RequestKind.OperatorAction
         : null;
 
     /// <summary>

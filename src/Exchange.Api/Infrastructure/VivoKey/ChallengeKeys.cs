@@ -4,6 +4,7 @@ using System.Text;
 using Exchange.Domain.Challenges;
 using Exchange.Domain.Withdrawals;
 using Microsoft.Extensions.Options;
+using Exchange.Domain.Common;
 
 namespace Exchange.Api.Infrastructure.VivoKey;
 
@@ -44,7 +45,7 @@ public sealed class ChallengeKeys
         challenge.ApprovalProof is { } proof && CryptographicOperations.FixedTimeEquals(proof, ProveApproval(challenge, withdrawal));
 
     private static string ApprovalText(Challenge challenge, Withdrawal withdrawal) => string.Join('\n',
-        "withdrawal-approval/1", challenge.Id, challenge.RequestKind, challenge.RequestId, challenge.MemberId, challenge.Message,
+        "withdrawal-approval/1", challenge.Id, challenge.RequestKind.ToWire(), challenge.RequestId, challenge.MemberId, challenge.Message,
         withdrawal.Id, withdrawal.MemberId, withdrawal.Asset, withdrawal.Amount.ToString(CultureInfo.InvariantCulture), withdrawal.ToAddress);
 
     public string NewId() => ChallengeIds.Create(_macKey);
