@@ -47,7 +47,7 @@ public static class ProductionGuard
         }
     }
 
-    /// <summary>Every reason this configuration may not run in Production, in the order of the README's table.</summary>
+    /// <summary>Every reason this configuration may not run in Production, in the order of the table in docs/operations.md.</summary>
     /// <param name="wallet">Loads the hot wallet (decrypting the keystore if that is its source), once.</param>
     public static IReadOnlyList<string> Reasons(IConfiguration configuration, Func<HotWallet> wallet)
     {
@@ -55,7 +55,7 @@ public static class ProductionGuard
         return Reasons(configuration, () => wallet().Address);
     }
 
-    /// <summary>Every reason this configuration may not run in Production, in the order of the README's table.</summary>
+    /// <summary>Every reason this configuration may not run in Production, in the order of the table in docs/operations.md.</summary>
     /// <param name="wallet">The hot wallet's address: the key's where jobs run (decrypting the keystore if that is its source), once.</param>
     public static IReadOnlyList<string> Reasons(IConfiguration configuration, Func<string> wallet)
     {
