@@ -16,6 +16,8 @@ public sealed class ProcessFixture : ExchangeFixture
         // The reconciler takes up anything at once: the tests run its passes themselves, from the command line.
         exchange["Reconciler:StuckAfterSeconds"] = "0";
         exchange["Reconciler:GraceSeconds"] = "600";
+        // A restart on a loaded machine can take a minute: the challenge must outlive it, or the request fails unsent.
+        exchange["VivoKey:ChallengeTimeoutSeconds"] = "300";
     }
 }
 

@@ -94,8 +94,11 @@ public sealed class ExchangeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Until /health/live answers; fails at once if the process has died.</summary>
-    public async Task WaitUntilLiveAsync(string url, double seconds = 60)
+    /// <summary>
+    /// Until /health/live answers; fails at once if the process has died. The deadline is generous: several processes
+    /// starting at once on a loaded 2-core machine were seen to need more than 60 s; a healthy start returns in seconds.
+    /// </summary>
+    public async Task WaitUntilLiveAsync(string url, double seconds = 180)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(seconds);

@@ -75,6 +75,8 @@ public static class RequestWithdrawal
             db.Withdrawals.Add(withdrawal);
             LogFields.NameRequest(withdrawal.Kind, withdrawal.Id);
             await ledger.HoldAsync(withdrawal, cancellationToken);
+            // Registered before the challenge's send, so a crash here dies with the hold committed and nothing sent.
+            db.WhenCommitted(() => crash.At("after-hold"));
             var message = ChallengeMessage.ForWithdrawal(amount, asset, address);
             challenges.Issue(withdrawal, message);
             db.Audit("withdrawal.requested", withdrawal.AuditSubject, new
@@ -84,7 +86,6 @@ public static class RequestWithdrawal
                 address,
                 status = withdrawal.Status.ToWire(),
             }, withdrawal.CreatedAt);
-            db.WhenCommitted(() => crash.At("after-hold"));
             return new Response(withdrawal.Id, withdrawal.Status.ToWire(), message);
         }
     }
