@@ -10,7 +10,7 @@ rm -rf "$results"
 # A test still running after HANG_TIMEOUT (no test started or ended meanwhile) is a hang, not a slow test: the
 # slowest (the soak, the cluster) take a few minutes on a loaded 2-core machine. Blame then names the test that was
 # running, writes a dump of the test host into TestResults/, and ends the run instead of waiting for ever.
-hang_timeout=${HANG_TIMEOUT:-8m}
+hang_timeout=${HANG_TIMEOUT:-8min}
 dotnet test Exchange.sln -c "$configuration" --no-build -nologo \
   --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" \
   --blame-hang-timeout "$hang_timeout" --blame-hang-dump-type mini
