@@ -31,10 +31,12 @@ check-invariants:
 cluster:
 	CLUSTER=1 scripts/run.sh
 
-## The long soak: 2,000 mixed requests through two instances with faults and SIGKILLs (a short one runs in make test).
-## SOAK_REQUESTS and SOAK_SEED change its size and repeat a run.
+## The long soak: 2,000 mixed requests through two instances with faults and SIGKILLs (a short one, always with the
+## same seed, runs in make test). A random seed unless SOAK_SEED is set; printed first, so SOAK_SEED=N repeats a run.
+## SOAK_REQUESTS changes its size.
 soak: build
-	SOAK_REQUESTS=$${SOAK_REQUESTS:-2000} dotnet test tests/Exchange.Api.Tests -c $(CONFIGURATION) --no-build -nologo \
+	@seed=$${SOAK_SEED:-$$(shuf -i 1-2000000000 -n 1)}; echo "make soak: SOAK_SEED=$$seed"; \
+	SOAK_SEED=$$seed SOAK_REQUESTS=$${SOAK_REQUESTS:-2000} dotnet test tests/Exchange.Api.Tests -c $(CONFIGURATION) --no-build -nologo \
 	  --filter "FullyQualifiedName~SoakTests" --logger "console;verbosity=detailed"
 
 ## The benchmark: intake, tap to broadcast, end to end and the reconciler, beside pgbench's and anvil's own

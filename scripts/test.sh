@@ -7,8 +7,13 @@ configuration=${1:-Release}
 results=TestResults
 rm -rf "$results"
 
+# A test still running after HANG_TIMEOUT (no test started or ended meanwhile) is a hang, not a slow test: the
+# slowest (the soak, the cluster) take a few minutes on a loaded 2-core machine. Blame then names the test that was
+# running, writes a dump of the test host into TestResults/, and ends the run instead of waiting for ever.
+hang_timeout=${HANG_TIMEOUT:-8min}
 dotnet test Exchange.sln -c "$configuration" --no-build -nologo \
-  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results"
+  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" \
+  --blame-hang-timeout "$hang_timeout" --blame-hang-dump-type mini
 status=$?
 
 # Each test project writes one TRX file; its <Counters> element has the numbers.
@@ -32,6 +37,12 @@ if [ "$failed" -gt 0 ]; then
       sed -E 's/^<UnitTestResult [^>]*testName="([^"]*)"[^>]*>/\1\t/; s/\t.*<Message>([^<]{0,600}).*/\t\1/; s/\t[^\t]*<[^\t]*$//' |
       sed -e 's/\t/: /' -e 's/^/  - /' -e 's/&quot;/"/g' -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xD;//g' -e 's/&#xA;/ /g' -e 's/&amp;/\&/g'
   done
+fi
+# A hang: blame has named the test above ("The test running when the crash occurred"); here are its dumps.
+dumps=$(find "$results" -name '*hangdump*' 2>/dev/null)
+if [ -n "$dumps" ]; then
+  echo "A test hung (no test ended for $hang_timeout); dumps of the test host:"
+  sed 's/^/  /' <<<"$dumps"
 fi
 echo "Total: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then

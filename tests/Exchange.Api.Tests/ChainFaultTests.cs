@@ -2,10 +2,12 @@ using System.Net;
 using System.Numerics;
 using Exchange.Api.Features.Operations;
 using Exchange.Api.Features.Withdrawals;
+using Exchange.Api.Infrastructure.Chain;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Nethereum.Model;
 
 namespace Exchange.Api.Tests;
@@ -29,20 +31,51 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
     [Fact]
     public async Task An_unmined_transaction_is_replaced_with_bumped_fees_and_only_one_is_mined()
     {
+        Guid id = default;
         await WithMiningStoppedAsync(async (trader, to) =>
         {
-            var (id, _) = await BroadcastWithdrawalAsync(trader, to);
+            (id, _) = await BroadcastWithdrawalAsync(trader, to);
 
-            // Nothing is mined: after 3 s the job replaces it at the same nonce.
-            var transactions = await Poll.UntilAsync(() => TransactionsAsync(id), t => t.Count >= 2, "a replacement transaction", 30);
-            var (first, second) = (transactions[0], transactions[1]);
+            // Nothing is mined. Rather than wait Ethereum:ReplaceAfterSeconds of real time, the step runs on a clock already
+            // past it until a replacement is stored (again only if the watcher was working on it: the step then skips it).
+            await Poll.UntilAsync(async () =>
+            {
+                await NudgePastReplaceAfterAsync(id);
+                return await TransactionsAsync(id);
+            }, t => t.Count >= 2, "a replacement transaction", 30);
+        });
+
+        // Confirmed now, so nothing replaces it any more: every replacement is at the same nonce with both fees bumped
+        // past the one before, each audited once, and (the helper above) only one of them mined.
+        var transactions = await TransactionsAsync(id);
+        Assert.True(transactions.Count >= 2, $"{transactions.Count} transactions");
+        foreach (var (first, second) in transactions.Zip(transactions.Skip(1)))
+        {
             Assert.Equal(first.Nonce, second.Nonce);
             Assert.NotEqual(first.Hash, second.Hash);
             Assert.True(BigInteger.Parse(second.MaxFeePerGas) * 100 >= BigInteger.Parse(first.MaxFeePerGas) * 113, $"{first.MaxFeePerGas} → {second.MaxFeePerGas}");
             Assert.True(BigInteger.Parse(second.MaxPriorityFeePerGas) * 100 >= BigInteger.Parse(first.MaxPriorityFeePerGas) * 113,
                 $"{first.MaxPriorityFeePerGas} → {second.MaxPriorityFeePerGas}");
-            Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.transaction_replaced"));
-        });
+        }
+
+        Assert.Equal(transactions.Count - 1, await system.CountAsync($"withdrawal:{id}", "withdrawal.transaction_replaced"));
+    }
+
+    /// <summary>
+    /// The watcher's step (replace if stuck, send, look) run once by the test, its replacement judged on a clock
+    /// Ethereum:ReplaceAfterSeconds ahead: the exchange's own clock is not moved, so no later test inherits an offset.
+    /// </summary>
+    private Task NudgePastReplaceAfterAsync(Guid id) => system.InScopeAsync(async (_, services) =>
+    {
+        var after = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<EthereumOptions>>().Value.ReplaceAfterSeconds + 1);
+        var replace = ActivatorUtilities.CreateInstance<ReplaceStuck>(services, new AheadClock(system.Clock, after));
+        await ActivatorUtilities.CreateInstance<NudgeWithdrawal>(services, replace).RunAsync(id, CancellationToken.None);
+        return true;
+    });
+
+    private sealed class AheadClock(TimeProvider clock, TimeSpan ahead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => clock.GetUtcNow() + ahead;
     }
 
     [Fact]

@@ -36,9 +36,9 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
 
         // The API instance took the request and the callback; the worker signed, broadcast and confirmed.
         var apiScrape = await Poll.UntilAsync(() => Scrape.FromAsync(system.ManagementUrlOf(0)),
-            s => s.Sum("exchange_challenges_ended_total", "outcome=success") >= 1, "the API instance to count the tap", seconds: 10);
+            s => s.Sum("exchange_challenges_ended_total", "outcome=success") >= 1, "the API instance to count the tap");
         var workerScrape = await Poll.UntilAsync(() => Scrape.FromAsync(system.ManagementUrlOf(1)),
-            s => s.Sum("exchange_withdrawals_confirmed_total") >= 1, "the worker to count the confirmation", seconds: 10);
+            s => s.Sum("exchange_withdrawals_confirmed_total") >= 1, "the worker to count the confirmation");
         Assert.Equal(1, apiScrape.Sum("exchange_requests_accepted_total", "kind=withdrawal"));
         Assert.Equal(1, apiScrape.Sum("exchange_challenges_ended_total", "kind=withdrawal", "outcome=success"));
         Assert.Equal(0, apiScrape.Sum("exchange_withdrawals_confirmed_total"));
@@ -49,7 +49,7 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
 
         // Outside Development: one JSON object a line, scopes as named fields.
         var lines = await Poll.UntilAsync(() => Task.FromResult(JsonLines(back.Output)),
-            all => all.Any(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal)), "the worker to log the confirmation", seconds: 10);
+            all => all.Any(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal)), "the worker to log the confirmation");
         var confirmed = lines.Single(l => Message(l).StartsWith("Confirmed", StringComparison.Ordinal));
         Assert.EndsWith("Withdrawals.FollowReceipts", confirmed.GetProperty("Category").GetString(), StringComparison.Ordinal);
         Assert.Equal(id.ToString(), ScopeField(confirmed, "WithdrawalId"));

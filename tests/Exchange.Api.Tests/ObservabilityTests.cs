@@ -48,7 +48,7 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
         var after = await Poll.UntilAsync(
             () => Scrape.FromAsync(system.ManagementUrl),
             scrape => counters.All(c => Of(scrape, c) > Of(before, c)),
-            "every counter of the withdrawal to rise at /metrics", seconds: 10);
+            "every counter of the withdrawal to rise at /metrics");
 
         // The time from the tap to the broadcast is a real duration: more than nothing, less than the test took.
         Assert.InRange(after.Sum("exchange_tap_to_broadcast_duration_seconds_sum"), 0.0001, 60 * after.Sum("exchange_tap_to_broadcast_duration_seconds_count"));
@@ -71,7 +71,7 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
         var lines = await Poll.UntilAsync(
             () => Task.FromResult(system.Logs.Lines),
             all => all.Any(l => Names(l) && l.Message.StartsWith("Confirmed", StringComparison.Ordinal)),
-            "the confirmation to be logged", seconds: 10);
+            "the confirmation to be logged");
 
         // The callback, served as an HTTP request: its line carries the request's id and trace id, and the withdrawal's.
         var callback = Assert.Single(lines, l => l.Category.EndsWith("ApplyVivoKeyCallback.Handler", StringComparison.Ordinal) && Names(l));
