@@ -58,11 +58,13 @@ public sealed partial class RaceTests
         {
             await trader.CreditAsync("1");
             var (withdrawalUrl, transferUrl) = instances(round);
-            var (withdrawal, transfer) = await AtOnceAsync(
+            // Each way of starting for each pair of rounds, so on two instances each way round.
+            var start = StartFor(round / 2);
+            var (withdrawal, transfer) = await RaceAsync(
                 () => trader.SendAsync(withdrawalUrl + "/api/withdrawals", new { asset = "ETH", amount = "1", address = ExchangeFixture.NewAddress() }),
                 () => trader.SendAsync(transferUrl + "/api/transfers", new { asset = "ETH", amount = "1", to = peer.Subject }),
-                // Every other pair of rounds (so on two instances each way round) the balance's row is held until both requests wait (for it, or behind the other's lock on the member).
-                round / 2 % 2 == 1 ? $"SELECT 1 FROM balances WHERE member_id = '{memberId}' AND asset = 'ETH' FOR UPDATE" : null);
+                // Held, the balance's row: both wait for it, or one behind the other's lock on the member taken before it.
+                start, $"SELECT 1 FROM balances WHERE member_id = '{memberId}' AND asset = 'ETH' FOR UPDATE");
             using (withdrawal)
             using (transfer)
             {
@@ -73,6 +75,8 @@ public sealed partial class RaceTests
                 var (_, _, refusal) = answers.Single(a => a.Item2.StatusCode != HttpStatusCode.Accepted);
                 Assert.True(answers.Single(a => a.Item1 != won).Item2.StatusCode == HttpStatusCode.Conflict, $"round {round}: {report}");
                 Assert.True(JsonNode.Parse(refusal)!["errors"]!.AsObject().ContainsKey("amount"), refusal);
+                Assert.True(start != Start.FirstAhead || won == "withdrawal", $"round {round}, the withdrawal went first: {report}");
+                Assert.True(start != Start.SecondAhead || won == "transfer", $"round {round}, the transfer went first: {report}");
                 accepted.Add(won);
             }
 

@@ -48,11 +48,12 @@ public sealed partial class RaceTests(RaceFixture system, ITestOutputHelper outp
         {
             var vivoId = challenge["vivo_id"]!.GetValue<string>();
             var id = requestOf[vivoId];
-            // Every other round the challenge's row is held until both wait for it: both locked it first, as every writer that ends a request does.
-            var (cancel, callback) = await AtOnceAsync(
+            // Held, it is the challenge's row: the cancel and the callback both lock it first, as every writer that ends a request does.
+            var start = StartFor(round);
+            var (cancel, callback) = await RaceAsync(
                 () => trader.SendAsync($"/api/withdrawals/{id}/cancel", new { }),
                 () => vivoKey.PostAsJsonAsync("/vivokey/callback", new { success = true, id = challenge["id"]!.GetValue<string>(), vivo_id = vivoId }),
-                round % 2 == 1 ? $"SELECT 1 FROM challenges WHERE request_id = '{id}' FOR UPDATE" : null);
+                start, $"SELECT 1 FROM challenges WHERE request_id = '{id}' FOR UPDATE");
             using (cancel)
             using (callback)
             {
@@ -60,6 +61,9 @@ public sealed partial class RaceTests(RaceFixture system, ITestOutputHelper outp
                 var callbackText = await callback.Content.ReadAsStringAsync();
                 Assert.True(callback.StatusCode == HttpStatusCode.OK, callbackText);
                 var applied = JsonNode.Parse(callbackText)!["applied"]!.GetValue<bool>();
+                // The one that reached the row first won.
+                Assert.True(start != Start.FirstAhead || cancel.StatusCode == HttpStatusCode.OK, $"the cancel went first: {cancelText}");
+                Assert.True(start != Start.SecondAhead || applied, $"the callback went first: {callbackText}");
                 // Exactly one of them won: the cancel (200) and the callback found it ended, or the callback and the cancel was refused.
                 if (cancel.StatusCode == HttpStatusCode.OK)
                 {
@@ -141,11 +145,11 @@ public sealed partial class RaceTests(RaceFixture system, ITestOutputHelper outp
 
         // At the same moment, for a withdrawal and for a transfer to the same receiver.
         var raced = "raced-" + Guid.NewGuid();
-        var (a, b) = await AtOnceAsync(() => alice.WithdrawAsync("1", address, idempotencyKey: raced), () => bob.WithdrawAsync("1", address, idempotencyKey: raced));
+        var (a, b) = await RaceAsync(() => alice.WithdrawAsync("1", address, idempotencyKey: raced), () => bob.WithdrawAsync("1", address, idempotencyKey: raced), Start.AtOnce, "");
         var (aliceRaced, bobRaced) = (await IdOfAsync(a), await IdOfAsync(b));
         Assert.NotEqual(aliceRaced, bobRaced);
         var transferKey = "transfer-" + Guid.NewGuid();
-        var (ta, tb) = await AtOnceAsync(() => alice.TransferAsync("1", carol.Subject, idempotencyKey: transferKey), () => bob.TransferAsync("1", carol.Subject, idempotencyKey: transferKey));
+        var (ta, tb) = await RaceAsync(() => alice.TransferAsync("1", carol.Subject, idempotencyKey: transferKey), () => bob.TransferAsync("1", carol.Subject, idempotencyKey: transferKey), Start.AtOnce, "");
         var (aliceTransfer, bobTransfer) = (await IdOfAsync(ta), await IdOfAsync(tb));
         Assert.NotEqual(aliceTransfer, bobTransfer);
 
@@ -176,28 +180,62 @@ public sealed partial class RaceTests(RaceFixture system, ITestOutputHelper outp
         }
     }
 
-    /// <summary>
-    /// Starts both at once, released by one gate. With <paramref name="holdSql"/>, the row it locks is held until both
-    /// wait behind it, then let go: the two are then in flight together for certain, whatever the machine's speed.
-    /// </summary>
-    private async Task<(TA A, TB B)> AtOnceAsync<TA, TB>(Func<Task<TA>> first, Func<Task<TB>> second, string? holdSql = null)
+    /// <summary>How two racing requests are let go.</summary>
+    public enum Start
     {
-        var hold = holdSql is null ? null : await RowHold.TakeAsync(system.OwnerConnectionString, holdSql);
+        /// <summary>Released by one gate, nothing more: the machine's timing decides.</summary>
+        AtOnce,
+        /// <summary>Released by one gate while the test holds the row both need; let go once both wait for it.</summary>
+        Together,
+        /// <summary>The first sent and waiting for the held row before the second is sent: the first must win.</summary>
+        FirstAhead,
+        /// <summary>The second sent and waiting before the first: the second must win.</summary>
+        SecondAhead,
+    }
+
+    /// <summary>The way round a round is raced: every way in turn, so each is tried whatever the machine's speed.</summary>
+    private static Start StartFor(int round) => (Start)(round % 4);
+
+    /// <summary>
+    /// Sends both as <paramref name="start"/> says. Held (<paramref name="holdSql"/>, a row both lock), the two are in
+    /// flight together for certain: the row is let go only once both wait behind it.
+    /// </summary>
+    private async Task<(TA A, TB B)> RaceAsync<TA, TB>(Func<Task<TA>> first, Func<Task<TB>> second, Start start, string holdSql)
+    {
+        await using var hold = start == Start.AtOnce ? null : await RowHold.TakeAsync(system.OwnerConnectionString, holdSql);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var a = Task.Run(async () => { await gate.Task; return await first(); });
-        var b = Task.Run(async () => { await gate.Task; return await second(); });
-        gate.SetResult();
-        var waiting = 0L;
+        Task<TA>? a = null;
+        Task<TB>? b = null;
+        var waiting = 2L;
+        Task<long> WaitersAsync(int count) => Poll.UntilAsync(hold!.WaitersAsync,
+            n => n >= count || a?.IsCompleted == true || b?.IsCompleted == true, $"{count} request(s) to queue behind the held row");
+        switch (start)
+        {
+            case Start.FirstAhead:
+                a = Task.Run(first);
+                waiting = Math.Min(await WaitersAsync(1), 1) + 1;
+                b = Task.Run(second);
+                break;
+            case Start.SecondAhead:
+                b = Task.Run(second);
+                waiting = Math.Min(await WaitersAsync(1), 1) + 1;
+                a = Task.Run(first);
+                break;
+            default:
+                a = Task.Run(async () => { await gate.Task; return await first(); });
+                b = Task.Run(async () => { await gate.Task; return await second(); });
+                gate.SetResult();
+                break;
+        }
+
         if (hold is not null)
         {
-            await using (hold)
-            {
-                waiting = await Poll.UntilAsync(hold.WaitersAsync, n => n >= 2 || a.IsCompleted || b.IsCompleted, "both requests to queue behind the held row");
-            }
+            waiting = Math.Min(waiting, await WaitersAsync(2));
+            await hold.ReleaseAsync();
         }
 
         var answers = (await a, await b);
-        Assert.True(hold is null || waiting >= 2, $"only {waiting} of the two requests queued behind the held row");
+        Assert.True(waiting >= 2, $"only {waiting} of the two requests queued behind the held row ({start})");
         return answers;
     }
 
