@@ -64,6 +64,23 @@ public sealed class Withdrawal : ApprovalRequest
         TxHash = txHash;
     }
 
+    /// <summary>
+    /// A transaction the exchange did not send used this withdrawal's nonce, past the confirmation depth, and none of
+    /// its own was mined: it is signed again at a fresh nonce, which becomes the one in force.
+    /// </summary>
+    public void Resign(long nonce, string rawTransaction, string txHash, DateTimeOffset at)
+    {
+        if (Status is not (RequestStatus.Signed or RequestStatus.Broadcast) || nonce == Nonce)
+        {
+            throw new InvalidTransitionException(AuditSubject, Status, Status);
+        }
+
+        Nonce = nonce;
+        RawTransaction = rawTransaction;
+        TxHash = txHash;
+        ForgetBlock();
+    }
+
     /// <summary>Seen in a block, not yet deep enough.</summary>
     public void ObserveConfirmations(long blockNumber, int confirmations)
     {

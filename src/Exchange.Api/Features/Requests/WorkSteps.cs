@@ -19,6 +19,7 @@ public static class WorkSteps
         services.AddScoped<ISigningBatch>(provider => provider.GetRequiredService<SignApproved>());
         services.AddScoped<Broadcast>();
         services.AddScoped<ReplaceStuck>();
+        services.AddScoped<ResignTakenNonce>();
         services.AddScoped<FollowReceipts>();
         services.AddScoped<SignAndBroadcast>();
         services.AddScoped<DriveWithdrawal>();

@@ -77,9 +77,26 @@ public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, Ho
     /// withdrawal.tampered, counted and logged as an error (the watcher comes back every few seconds; one alert is
     /// enough). The status stays: the transaction in force is the hot wallet's own and may still be mined and settled.
     /// </summary>
-    public async Task<bool> ProvesReplacementAsync(Withdrawal withdrawal, WithdrawalTransaction newest, TransferIntent replacement, CancellationToken cancellationToken)
+    public Task<bool> ProvesReplacementAsync(Withdrawal withdrawal, WithdrawalTransaction newest, TransferIntent replacement, CancellationToken cancellationToken) =>
+        ProvesAsync(withdrawal, newest, replacement, [], "Not replaced", cancellationToken);
+
+    /// <summary>
+    /// Before a withdrawal whose nonce another transaction took is signed again at a fresh nonce (<see cref="ResignTakenNonce"/>):
+    /// what a replacement must prove (the newest stored bytes are the hot wallet's own, at the old nonce, paying what
+    /// <paramref name="atOldNonce"/> pays) and, as a new nonce could pay twice, what a first signature must prove as well
+    /// (<see cref="FailedChecksAsync"/>: the tap's evidence and the hold, still in the journal). Audited once, as a replacement's.
+    /// </summary>
+    public async Task<bool> ProvesResigningAsync(Withdrawal withdrawal, WithdrawalTransaction newest, TransferIntent atOldNonce, CancellationToken cancellationToken)
     {
-        var failed = ReplacementFailures(newest.RawTransaction, withdrawal.Nonce, replacement);
+        ArgumentNullException.ThrowIfNull(withdrawal);
+        var approval = (await FailedChecksAsync([withdrawal], cancellationToken))[withdrawal.Id];
+        return await ProvesAsync(withdrawal, newest, atOldNonce, approval, "Not signed again", cancellationToken);
+    }
+
+    private async Task<bool> ProvesAsync(
+        Withdrawal withdrawal, WithdrawalTransaction newest, TransferIntent intent, IReadOnlyList<string> otherFailures, string refused, CancellationToken cancellationToken)
+    {
+        var failed = ReplacementFailures(newest.RawTransaction, withdrawal.Nonce, intent).Concat(otherFailures).ToList();
         var subject = withdrawal.AuditSubject;
         if (failed.Count == 0 || await db.AuditEvents.AsNoTracking().AnyAsync(a => a.Subject == subject && a.Action == TamperedAction, cancellationToken))
         {
@@ -91,15 +108,15 @@ public sealed class SigningEvidence(ExchangeDbContext db, ChallengeKeys keys, Ho
         {
             from = status,
             status,
-            error = $"Not replaced: the row does not match the transaction the hot wallet signed ({checks}); an operator must look.",
+            error = $"{refused}: the row does not match the transaction the hot wallet signed ({checks}); an operator must look.",
             hash,
         }, clock.GetUtcNow());
         db.WhenCommitted(() =>
         {
             ExchangeMetrics.WithdrawalsTampered.Add(1);
             logger.LogError(
-                "Withdrawal {WithdrawalId} no longer matches the transaction the hot wallet signed ({FailedChecks}, newest {Hash}): no replacement signed; an operator must look",
-                id, checks, hash);
+                "Withdrawal {WithdrawalId} no longer matches the transaction the hot wallet signed ({FailedChecks}, newest {Hash}): {Refused}; an operator must look",
+                id, checks, hash, refused);
         });
         return false;
     }

@@ -40,15 +40,19 @@ public sealed class SignAndBroadcast(ExchangeDbContext db, SignApproved signer, 
     }
 }
 
-/// <summary>The whole way from where the withdrawal stands, for retries and the reconciler: sign if approved, replace if stuck, broadcast, watch.</summary>
+/// <summary>
+/// The whole way from where the withdrawal stands, for retries and the reconciler: sign if approved, sign again if
+/// another transaction took its nonce, replace if stuck, broadcast, watch.
+/// </summary>
 public sealed class DriveWithdrawal(
-    ExchangeDbContext db, SignApproved signer, ReplaceStuck replace, Broadcast broadcast, FollowReceipts receipts, ILogger<DriveWithdrawal> logger)
+    ExchangeDbContext db, SignApproved signer, ResignTakenNonce resign, ReplaceStuck replace, Broadcast broadcast, FollowReceipts receipts, ILogger<DriveWithdrawal> logger)
     : WithdrawalStep(db, logger)
 {
     protected override async Task RunLockedAsync(Guid withdrawalId, CancellationToken cancellationToken)
     {
         if (await signer.SignIfApprovedAsync(withdrawalId, cancellationToken) is RequestStatus.Signed or RequestStatus.Broadcast)
         {
+            await resign.RunAsync(withdrawalId, cancellationToken);
             await replace.RunAsync(withdrawalId, cancellationToken);
             await broadcast.RunAsync(withdrawalId, cancellationToken);
             await receipts.WatchAsync(withdrawalId, cancellationToken);
@@ -57,11 +61,12 @@ public sealed class DriveWithdrawal(
 }
 
 /// <summary>
-/// For a transaction that has sat unmined (the confirmation watcher, every second): replace it once it is
-/// stuck long enough, send the stored bytes again (a node that dropped them gets them back), look once.
+/// For a transaction that has sat unmined (the confirmation watcher, every second): sign it again at a fresh nonce
+/// if another transaction took its nonce past the confirmation depth, replace it once it is stuck long enough,
+/// send the stored bytes again (a node that dropped them gets them back), look once.
 /// </summary>
 public sealed class NudgeWithdrawal(
-    ExchangeDbContext db, SignApproved signer, ReplaceStuck replace, Broadcast broadcast, FollowReceipts receipts, ILogger<NudgeWithdrawal> logger)
+    ExchangeDbContext db, SignApproved signer, ResignTakenNonce resign, ReplaceStuck replace, Broadcast broadcast, FollowReceipts receipts, ILogger<NudgeWithdrawal> logger)
     : WithdrawalStep(db, logger)
 {
     protected override async Task RunLockedAsync(Guid withdrawalId, CancellationToken cancellationToken)
@@ -71,6 +76,7 @@ public sealed class NudgeWithdrawal(
             return;
         }
 
+        await resign.RunAsync(withdrawalId, cancellationToken);
         await replace.RunAsync(withdrawalId, cancellationToken);
         await broadcast.RunAsync(withdrawalId, cancellationToken);
         await receipts.LookOnceAsync(withdrawalId, cancellationToken);

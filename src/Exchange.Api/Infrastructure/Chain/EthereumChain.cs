@@ -23,7 +23,10 @@ public enum BroadcastOutcome
     /// <summary>Another transaction of ours was mined at this nonce; these bytes can never be mined.</summary>
     NonceTooLow,
 
-    /// <summary>Any other refusal (underpriced, insufficient funds, ...); <see cref="BroadcastResult.NodeMessage"/> says why.</summary>
+    /// <summary>The hot wallet holds less ETH than the value plus the gas at the fee cap: the node keeps nothing until it is topped up.</summary>
+    InsufficientFunds,
+
+    /// <summary>Any other refusal (underpriced, ...); <see cref="BroadcastResult.NodeMessage"/> says why.</summary>
     Rejected,
 }
 
@@ -39,7 +42,7 @@ public sealed record ReceiptInfo(string Hash, long BlockNumber, bool Succeeded, 
 /// (exchange.chain.errors, kind rpc, by method); the error answers a caller expects (a known transaction,
 /// an unsupported fee method) are answers, not failures.
 /// </summary>
-public sealed class EthereumChain
+public sealed partial class EthereumChain
 {
     private static readonly BigInteger FallbackPriorityFee = 1_000_000_000; // 1 gwei
 
@@ -49,6 +52,10 @@ public sealed class EthereumChain
     // "AlreadyKnown"/"OldNonce", geth "nonce too low", OpenEthereum "Transaction nonce is too low".
     private static readonly string[] AlreadyKnownMessages = ["alreadyknown", "knowntransaction", "alreadyimported"];
     private static readonly string[] NonceTooLowMessages = ["noncetoolow", "nonceistoolow", "oldnonce"];
+
+    // geth "insufficient funds for gas * price + value", anvil "Insufficient funds for gas * price + value",
+    // Nethermind "InsufficientFunds", OpenEthereum "Insufficient funds. The account you tried to send transaction from does not have enough funds".
+    private static readonly string[] InsufficientFundsMessages = ["insufficientfunds"];
 
     private readonly Web3 _web3;
     private readonly long? _priorityFeeOverride;
@@ -161,6 +168,12 @@ public sealed class EthereumChain
                 return new BroadcastResult(outcome, message);
             }
 
+            if (InsufficientFundsMessages.Any(normalized.Contains))
+            {
+                ExchangeMetrics.ChainError("insufficient_funds");
+                return new BroadcastResult(BroadcastOutcome.InsufficientFunds, message);
+            }
+
             ExchangeMetrics.ChainError("broadcast_rejected");
             return new BroadcastResult(BroadcastOutcome.Rejected, message);
         }
@@ -197,18 +210,6 @@ public sealed class EthereumChain
     /// <summary>True when the node has the transaction, in its pool or mined.</summary>
     public async Task<bool> IsKnownAsync(string hash, CancellationToken ct) =>
         await CallAsync("eth_getTransactionByHash", () => _web3.Eth.Transactions.GetTransactionByHash.SendRequestAsync(hash, null), ct) is not null;
-
-    /// <summary>
-    /// For operators' diagnostics only. Our nonces come from PostgreSQL under a row lock, never from the node:
-    /// a node (or a stale backend behind a load balancer) does not know of transactions we signed but have
-    /// not broadcast yet.
-    /// </summary>
-    public async Task<BigInteger> GetPendingNonceAsync(string address, CancellationToken ct) =>
-        (await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreatePending(), null), ct)).Value;
-
-    /// <summary>How many transactions from the address are mined (the nonce at the latest block).</summary>
-    public async Task<BigInteger> GetMinedNonceAsync(string address, CancellationToken ct) =>
-        (await CallAsync("eth_getTransactionCount", () => _web3.Eth.Transactions.GetTransactionCount.SendRequestAsync(address, BlockParameter.CreateLatest(), null), ct)).Value;
 
     /// <summary>For readiness: the node is reachable and on the chain we sign for.</summary>
     public async Task<long> GetChainIdAsync(CancellationToken ct) =>

@@ -71,10 +71,10 @@ public static class ExchangeMetrics
     public static readonly Counter<long> ReconcilerRequeued = Meter.CreateCounter<long>(
         "exchange.reconciler.requeued", "{item}", "Items the reconciler enqueued again, by work (send_challenge, sign, chain).");
 
-    /// <summary>Trouble with the chain, by kind: rpc (a call failed: unreachable, timed out, an error answer; label method), broadcast_rejected, reverted, reorg.</summary>
+    /// <summary>Trouble with the chain, by kind: rpc (a call failed: unreachable, timed out, an error answer; label method), broadcast_rejected, insufficient_funds, nonce_taken, reverted, reorg.</summary>
     public static readonly Counter<long> ChainErrors = Meter.CreateCounter<long>(
         "exchange.chain.errors", "{error}",
-        "Chain errors by kind: rpc (label method), broadcast_rejected (per refused attempt), reverted (mined but failed), reorg (a block we saw the transaction in left the chain).");
+        "Chain errors by kind: rpc (label method), broadcast_rejected (per refused attempt), insufficient_funds (per attempt the hot wallet could not pay for), nonce_taken (a transaction we did not send used a withdrawal's nonce), reverted (mined but failed), reorg (a block we saw the transaction in left the chain).");
 
     public static void RequestAccepted(RequestKind kind) => RequestsAccepted.Add(1, new KeyValuePair<string, object?>("kind", kind.ToWire()));
 
