@@ -36,6 +36,7 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
 
         using var response = await trader.SendAsync("/api/withdrawals", new { asset, amount, address });
 
@@ -46,6 +47,7 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
         Assert.True(errors.ContainsKey(field), problem.ToJsonString());
         Assert.False(string.IsNullOrWhiteSpace(errors[field]![0]!.GetValue<string>()));
         await AssertNothingHappenedAsync(trader);
+        await system.AssertOnlyRefusedAsync(trader, before, field: field);
     }
 
     [Fact]
@@ -53,6 +55,7 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
 
         // Just over the balance (an amount of 21 characters or more would not fit the phone's message: see ChallengePreviewTests).
         using var response = await trader.WithdrawAsync("10.000000000000001", Valid);
@@ -61,15 +64,18 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
         var problem = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
         Assert.True(problem["errors"]!.AsObject().ContainsKey("amount"), problem.ToJsonString());
         await AssertNothingHappenedAsync(trader);
+        await system.AssertOnlyRefusedAsync(trader, before, field: "amount");
     }
 
     [Fact]
     public async Task A_member_with_no_balance_at_all_is_refused_with_409()
     {
         using var trader = await system.NewTraderAsync();
+        var before = await system.StateAsync(trader);
         using var response = await trader.WithdrawAsync("1", Valid);
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-        Assert.Equal(("0", "0"), await trader.BalanceAsync());
+        Assert.Equal(("0", "0"), before.Balance);
+        await system.AssertOnlyRefusedAsync(trader, before, field: "amount");
     }
 
     [Fact]
@@ -77,8 +83,10 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
+        var receivers = new[] { trader.Subject, trader.Handle, trader.Email, "nobody@example.test", "EX-0000-000O", "" };
 
-        foreach (var to in new[] { trader.Subject, trader.Handle, trader.Email, "nobody@example.test", "EX-0000-000O", "" })
+        foreach (var to in receivers)
         {
             using var response = await trader.TransferAsync("1", to);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -87,15 +95,19 @@ public sealed class BadInputTests(ExchangeFixture system) : IClassFixture<Exchan
         }
 
         await AssertNothingHappenedAsync(trader);
+        await system.AssertOnlyRefusedAsync(trader, before, refusals: receivers.Length, field: "to");
     }
 
     [Fact]
     public async Task A_body_that_is_not_JSON_is_refused_with_400()
     {
         using var trader = await system.NewTraderAsync();
+        await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
         using var content = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json");
         using var response = await trader.Http.PostAsync("/api/withdrawals", content);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await system.AssertOnlyRefusedAsync(trader, before);
     }
 
     [Fact]

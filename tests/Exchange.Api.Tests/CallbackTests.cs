@@ -71,6 +71,10 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
         Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "withdrawal.declined"));
         Assert.Equal(0, await system.CountAsync($"withdrawal:{id}", "withdrawal.approved"));
         Assert.Equal(("5", "0"), await trader.BalanceAsync());
+        // Recorded as ignored, after the decline, and nothing else happened to the withdrawal.
+        Assert.Equal("callback.ignored", (await system.ActionsAsync($"withdrawal:{id}"))[^1]);
+        Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "callback.ignored"));
+        Assert.Empty(await TransactionsAsync(id));
     }
 
     [Fact]
@@ -78,6 +82,7 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
     {
         var (trader, id, challenge) = await AcceptedChallengeAsync();
         var before = await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.forged"));
+        var trail = await system.ActionsAsync($"withdrawal:{id}");
 
         // A random string, and a well-formed id whose MAC is not ours.
         Assert.Equal(HttpStatusCode.NotFound, await PostCallbackAsync(new { success = true, id = "made-up", vivo_id = "x" }));
@@ -87,6 +92,9 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
         Assert.Equal("pending_approval", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
         Assert.Equal(("4", "1"), await trader.BalanceAsync());
         Assert.Equal(before + 2, await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.forged")));
+        // Refused before any lookup: the withdrawal's trail and its challenge are as they were.
+        Assert.Equal(trail, await system.ActionsAsync($"withdrawal:{id}"));
+        Assert.Null(await ChallengeOutcomeAsync(id));
     }
 
     [Fact]
@@ -94,12 +102,15 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
     {
         var (trader, id, challenge) = await AcceptedChallengeAsync();
         var body = new { success = true, vivo_id = "not-the-vivo-id", id = challenge["id"]!.GetValue<string>() };
+        var trail = await system.ActionsAsync($"withdrawal:{id}");
 
         Assert.Equal(HttpStatusCode.Conflict, await PostCallbackAsync(body));
 
         Assert.Equal("pending_approval", (await trader.WithdrawalAsync(id))["status"]!.GetValue<string>());
         Assert.Equal(("4", "1"), await trader.BalanceAsync());
-        Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "callback.vivo_id_mismatch"));
+        Assert.Equal([.. trail, "callback.vivo_id_mismatch"], await system.ActionsAsync($"withdrawal:{id}"));
+        Assert.Null(await ChallengeOutcomeAsync(id));
+        Assert.Empty(await TransactionsAsync(id));
     }
 
     [Theory]
@@ -112,21 +123,26 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
     [InlineData("{\"success\":true,\"id\":42}")]
     public async Task A_body_that_is_not_the_documented_shape_gets_400(string raw)
     {
-        var before = await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.malformed"));
+        var before = await CallbackActionsAsync();
         using var content = new StringContent(raw, Encoding.UTF8, "application/json");
         using var http = new HttpClient { BaseAddress = new Uri(system.ExchangeUrl) };
         using var response = await http.PostAsync("/vivokey/callback", content);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(before + 1, await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "callback.malformed")));
+        // Refused at the door: audited as malformed, never looked up as an id (no forged or unknown id recorded).
+        Assert.Equal([.. before, "callback.malformed"], await CallbackActionsAsync());
     }
 
     [Fact]
     public async Task An_oversized_body_gets_400()
     {
+        var before = await CallbackActionsAsync();
         using var http = new HttpClient { BaseAddress = new Uri(system.ExchangeUrl) };
         using var content = new StringContent("{\"success\":true,\"id\":\"" + new string('a', 20_000) + "\"}", Encoding.UTF8, "application/json");
         using var response = await http.PostAsync("/vivokey/callback", content);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal([.. before, "callback.malformed"], await CallbackActionsAsync());
+        var audited = await system.InScopeAsync((db, _) => db.AuditEvents.Where(a => a.Action == "callback.malformed").OrderByDescending(a => a.Seq).Select(a => a.Data).FirstAsync());
+        Assert.True(JsonNode.Parse(audited)!["contentLength"]!.GetValue<long>() > 8 * 1024, audited);
     }
 
     /// <summary>A withdrawal of 1 from 5 whose challenge VivoKey has accepted (we hold its vivo_id).</summary>
@@ -143,6 +159,16 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
     private static object Callback(JsonObject challenge, bool success) => success
         ? new { success = true, vivo_id = challenge["vivo_id"]!.GetValue<string>(), id = challenge["id"]!.GetValue<string>() }
         : new { success = false, message = "declined", error = "declined", vivo_id = challenge["vivo_id"]!.GetValue<string>(), id = challenge["id"]!.GetValue<string>() };
+
+    /// <summary>Every event written against the callback endpoint itself (malformed, forged, unknown ids), in order.</summary>
+    private Task<List<string>> CallbackActionsAsync() => system.ActionsAsync("vivokey:callback");
+
+    /// <summary>The outcome of the withdrawal's challenge: null while it still waits for the tap.</summary>
+    private Task<string?> ChallengeOutcomeAsync(Guid id) =>
+        system.InScopeAsync((db, _) => db.Challenges.Where(c => c.RequestId == id).Select(c => c.Outcome).SingleAsync());
+
+    private Task<List<string>> TransactionsAsync(Guid id) =>
+        system.InScopeAsync((db, _) => db.WithdrawalTransactions.Where(t => t.WithdrawalId == id).Select(t => t.Hash).ToListAsync());
 
     private async Task<HttpStatusCode> PostCallbackAsync(object body)
     {

@@ -79,52 +79,6 @@ public sealed class ChainFaultTests(ChainFaultFixture system) : IClassFixture<Ch
     }
 
     [Fact]
-    public async Task A_transaction_the_node_dropped_is_sent_again_and_mined_once()
-    {
-        await WithMiningStoppedAsync(async (trader, to) =>
-        {
-            var (id, hash) = await BroadcastWithdrawalAsync(trader, to);
-
-            // The node forgets it; the exchange still has the bytes and the hash.
-            await system.Anvil.RpcAsync("anvil_dropTransaction", hash);
-            Assert.Null((await system.Anvil.RpcAsync("eth_getTransactionByHash", hash)) is { } known && known.GetValueKind() != System.Text.Json.JsonValueKind.Null ? known : null);
-
-            // Sent again (the same bytes, or a replacement at the same nonce): the node knows a transaction of ours again.
-            await Poll.UntilAsync(async () =>
-            {
-                foreach (var t in await TransactionsAsync(id))
-                {
-                    if (await system.Anvil.RpcAsync("eth_getTransactionByHash", t.Hash) is { } tx && tx.GetValueKind() != System.Text.Json.JsonValueKind.Null)
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            }, known => known, "the node to have the withdrawal's transaction again", 30);
-        });
-    }
-
-    [Fact]
-    public async Task A_block_lost_to_a_reorganisation_before_the_depth_sends_the_withdrawal_again_and_it_lands_once()
-    {
-        await WithMiningStoppedAsync(async (trader, to) =>
-        {
-            var (id, _) = await BroadcastWithdrawalAsync(trader, to);
-
-            // Mined in one block, seen by the exchange (1 of 3 confirmations), then that block is taken back.
-            var snapshot = (await system.Anvil.RpcAsync("evm_snapshot"))!.GetValue<string>();
-            await system.Anvil.MineAsync();
-            await Poll.UntilAsync(() => trader.WithdrawalAsync(id), w => w["confirmations"]?.GetValue<int?>() == 1, "the first confirmation to be seen");
-            Assert.True((await system.Anvil.RpcAsync("evm_revert", snapshot))!.GetValue<bool>());
-
-            await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{id}", "withdrawal.reorged"), n => n == 1, "the exchange to notice the lost block");
-            var back = await trader.WithdrawalAsync(id);
-            Assert.Equal("broadcast", back["status"]!.GetValue<string>());
-        });
-    }
-
-    [Fact]
     public async Task A_lost_transaction_before_a_later_one_is_sent_again_so_the_nonce_gap_is_filled_not_skipped()
     {
         using var trader = await system.NewTraderAsync();

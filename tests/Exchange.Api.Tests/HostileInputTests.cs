@@ -29,11 +29,13 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
 
         using var response = await trader.TransferAsync("1", to);
 
         await AssertRefusedNamingAsync(response, "to");
         await AssertNothingHeldAsync(trader);
+        await system.AssertOnlyRefusedAsync(trader, before, field: "to");
     }
 
     [Fact]
@@ -41,11 +43,14 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
 
         using var response = await trader.Http.GetAsync("/api/transfers/preview?asset=ETH&amount=1&to=%00x");
 
         await AssertRefusedNamingAsync(response, "to");
         await AssertNothingHeldAsync(trader);
+        // A read: refused without a trace in the audit trail.
+        await system.AssertOnlyRefusedAsync(trader, before, refusals: 0);
     }
 
     [Fact]
@@ -53,6 +58,7 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
+        var before = await system.StateAsync(trader);
 
         using (var address = await trader.WithdrawAsync("1", Valid[..10] + "\u0000" + Valid[11..]))
         {
@@ -75,23 +81,32 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
         }
 
         await AssertNothingHeldAsync(trader);
+        // The two withdrawals are audited as refused; the two reads are not.
+        await system.AssertOnlyRefusedAsync(trader, before, refusals: 2);
     }
 
     [Theory]
     // Kestrel refuses a path holding NUL before routing (a bare 400); other control characters fail the id's route constraint.
-    [InlineData("%00", HttpStatusCode.BadRequest)]
-    [InlineData("%01", HttpStatusCode.NotFound)]
-    public async Task A_cancel_whose_id_holds_a_control_character_is_refused_and_cancels_nothing(string control, HttpStatusCode refusal)
+    // Only what reaches the exchange's own pipeline is audited as refused.
+    [InlineData("%00", HttpStatusCode.BadRequest, 0)]
+    [InlineData("%01", HttpStatusCode.NotFound, 1)]
+    public async Task A_cancel_whose_id_holds_a_control_character_is_refused_and_cancels_nothing(string control, HttpStatusCode refusal, int audited)
     {
         using var trader = await system.NewTraderAsync();
         await trader.CreditAsync("10");
         var withdrawal = await trader.AcceptedWithdrawalAsync("1", Valid);
+        // Its trail settled (VivoKey has the challenge) before it is compared with the trail after the attempt.
+        await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{withdrawal}", "challenge.accepted"), n => n == 1, "VivoKey to accept the challenge");
+        var before = await system.StateAsync(trader);
+        var trail = await system.ActionsAsync($"withdrawal:{withdrawal}");
 
         using var response = await trader.SendAsync($"/api/withdrawals/{withdrawal}{control}/cancel", new { });
 
         Assert.Equal(refusal, response.StatusCode);
         Assert.Equal("pending_approval", (await trader.WithdrawalAsync(withdrawal))["status"]!.GetValue<string>());
         Assert.Equal(("9", "1"), await trader.BalanceAsync());
+        await system.AssertOnlyRefusedAsync(trader, before, refusals: audited);
+        Assert.Equal(trail, await system.ActionsAsync($"withdrawal:{withdrawal}"));
     }
 
     [Fact]
@@ -100,6 +115,8 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
         using var sender = await system.NewTraderAsync();
         using var receiver = await system.NewTraderAsync();
         await sender.CreditAsync("10");
+        var before = await system.StateAsync(sender);
+        var receiverBefore = await system.StateAsync(receiver);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/transfers")
         {
@@ -112,6 +129,8 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
         await AssertRefusedNamingAsync(response, "Idempotency-Key");
         await AssertNothingHeldAsync(sender);
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.IdempotencyRecords.CountAsync()));
+        await system.AssertOnlyRefusedAsync(sender, before, field: "Idempotency-Key");
+        await system.AssertOnlyRefusedAsync(receiver, receiverBefore, refusals: 0);
     }
 
     [Fact]
@@ -121,12 +140,19 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
         using var ops = await system.NewTraderAsync("Olga Operator", HostileInputFixture.Operator);
         await trader.CreditAsync("5");
         var withdrawal = await trader.AcceptedWithdrawalAsync("2", Valid);
+        await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{withdrawal}", "challenge.accepted"), n => n == 1, "VivoKey to accept the challenge");
+        var (opsBefore, traderBefore) = (await system.StateAsync(ops), await system.StateAsync(trader));
+        var trail = await system.ActionsAsync($"withdrawal:{withdrawal}");
 
         using var response = await ops.SendAsync("/api/operations/actions", new { action = "cancel", requestId = withdrawal, reason = "Trader asked\u0000" });
 
         await AssertRefusedNamingAsync(response, "reason");
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.OperatorActions.CountAsync(a => a.TargetId == withdrawal)));
         Assert.Equal("pending_approval", (await trader.WithdrawalAsync(withdrawal))["status"]!.GetValue<string>());
+        await system.AssertOnlyRefusedAsync(ops, opsBefore, field: "reason");
+        await system.AssertOnlyRefusedAsync(trader, traderBefore, refusals: 0);
+        Assert.Equal(("3", "2"), traderBefore.Balance);
+        Assert.Equal(trail, await system.ActionsAsync($"withdrawal:{withdrawal}"));
     }
 
     [Theory]
@@ -138,6 +164,7 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
     {
         using var ops = await system.NewTraderAsync("Olga Operator", HostileInputFixture.Operator);
         using var member = await system.NewTraderAsync();
+        var before = await system.StateAsync(ops);
 
         using var response = await ops.SendAsync($"/api/operations/members/{member.Subject}{control}/sessions/revoke", new { });
 
@@ -152,6 +179,8 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.OK, (await member.Http.GetAsync("/api/me")).StatusCode);
         Assert.Equal(0, await system.InScopeAsync((db, _) => db.AuditEvents.CountAsync(a => a.Action == "sessions.revoked")));
+        // A NUL never reaches the exchange's pipeline (Kestrel answers), so only the others are audited as refused.
+        await system.AssertOnlyRefusedAsync(ops, before, refusals: named ? 1 : 0, field: named ? "subject" : null);
     }
 
     [Theory]
@@ -162,10 +191,12 @@ public sealed class HostileInputTests(HostileInputFixture system) : IClassFixtur
     public async Task An_audit_search_with_NUL_in_a_filter_is_refused_naming_the_filter(string path, string field)
     {
         using var officer = await system.NewTraderAsync("Carla Compliance", HostileInputFixture.Officer);
+        var before = await system.StateAsync(officer);
 
         using var response = await officer.Http.GetAsync(path);
 
         await AssertRefusedNamingAsync(response, field);
+        await system.AssertOnlyRefusedAsync(officer, before, refusals: 0);
     }
 
     private static async Task AssertRefusedNamingAsync(HttpResponseMessage response, string field)
