@@ -19,7 +19,7 @@ namespace Exchange.Api.Bookkeeping;
 /// the next, after everything that committed before it. Each hash covers the one before it, and
 /// the head of the chain is kept apart, so deleting the newest events shows too.
 /// </summary>
-public sealed class AuditChain(ExchangeDbContext db)
+public sealed class AuditChain(ExchangeDbContext db, Infrastructure.CrashPoints crash)
 {
     /// <summary>The sealer's advisory lock; tests hold it to show that no writer waits on sealing.</summary>
     public const long SealerLock = (long)AdvisoryLock.AuditSealer;
@@ -93,6 +93,7 @@ public sealed class AuditChain(ExchangeDbContext db)
             seal.Parameters.AddWithValue("prevs", prevs.ToArray());
             seal.Parameters.AddWithValue("hashes", hashes.ToArray());
             await seal.ExecuteNonQueryAsync(cancellationToken);
+            crash.At("mid-seal");
             await using var head = new NpgsqlCommand(
                 """
                 INSERT INTO audit_chain_head (id, chain_seq, hash, sealed_at) VALUES (1, @chain, @hash, now())

@@ -12,13 +12,18 @@ namespace Exchange.Api.Infrastructure;
 /// after-challenge-post (VivoKey accepted the challenge, not yet recorded),
 /// after-callback (the tap applied and committed, signing not yet enqueued, VivoKey not yet answered),
 /// after-sign (signed bytes stored, not broadcast), after-broadcast (the node has the transaction,
-/// not yet recorded), mid-reconcile (a reconciler pass has enqueued some of its work).
+/// not yet recorded), mid-reconcile (a reconciler pass has enqueued some of its work),
+/// after-replacement-stored (a fee replacement committed, not yet sent), after-transfer-settled (a
+/// transfer's settlement committed, VivoKey not yet answered), after-operator-action (an operator's
+/// action carried out and committed, VivoKey not yet answered), mid-seal (a seal pass has linked its
+/// batch of audit events, its head not yet recorded, its transaction not yet committed).
 /// </summary>
 public sealed class CrashPoints(IOptions<ExchangeOptions> options, ILogger<CrashPoints> logger)
 {
     public static readonly IReadOnlySet<string> Names = new HashSet<string>(StringComparer.Ordinal)
     {
         "after-hold", "after-challenge-post", "after-callback", "after-sign", "after-broadcast", "mid-reconcile",
+        "after-replacement-stored", "after-transfer-settled", "after-operator-action", "mid-seal",
     };
 
     public void At(string point)

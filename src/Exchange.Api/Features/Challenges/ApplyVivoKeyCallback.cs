@@ -142,6 +142,7 @@ public static class ApplyVivoKeyCallback
                     // A transfer settles inside the ledger at once, in this same transaction.
                     await ledger.SettleTransferAsync(transfer, cancellationToken);
                     transfer.MarkSettled(now);
+                    db.WhenCommitted(() => crash.At("after-transfer-settled"));
                     return Outcome.Applied;
                 case Withdrawal withdrawal:
                     db.WhenCommitted(() => jobs.SignAndBroadcastNow(withdrawal.Id));

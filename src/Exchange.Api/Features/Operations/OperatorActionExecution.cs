@@ -13,7 +13,8 @@ namespace Exchange.Api.Features.Operations;
 /// or timeout ends the action with nothing done; a success carries it out, if the request still
 /// stands where it did (checked again now, under its challenge's lock), as the operator.
 /// </summary>
-public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcomes outcomes, JobScheduler jobs, TimeProvider clock)
+public sealed class OperatorActionExecution(
+    ExchangeDbContext db, RequestOutcomes outcomes, JobScheduler jobs, Infrastructure.CrashPoints crash, TimeProvider clock)
 {
     /// <summary>Applies the callback to a locked, not yet ended operator challenge, in the callback's transaction.</summary>
     public async Task ApplyAsync(Challenge challenge, bool success, string? error, string? vivoId, CancellationToken cancellationToken)
@@ -40,6 +41,7 @@ public sealed class OperatorActionExecution(ExchangeDbContext db, RequestOutcome
         action.End(done ? OperatorActionStatus.Executed : OperatorActionStatus.NotApplicable, result, now);
         db.Audit($"{RequestKind.OperatorAction.ToWire()}.{action.Status.ToWire()}", action.AuditSubject,
             new { action = action.Kind.ToWire(), target = action.TargetSubject, result }, now);
+        db.WhenCommitted(() => crash.At("after-operator-action"));
     }
 
     private async Task<(bool Done, string Result)> CarryOutAsync(OperatorAction action, CancellationToken cancellationToken)

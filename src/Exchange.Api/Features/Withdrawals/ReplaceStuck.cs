@@ -20,6 +20,7 @@ public sealed class ReplaceStuck(
     HotWallet hotWallet,
     EthereumChain chain,
     SigningEvidence evidence,
+    Infrastructure.CrashPoints crash,
     TimeProvider clock,
     IOptions<EthereumOptions> options,
     ILogger<ReplaceStuck> logger)
@@ -81,6 +82,7 @@ public sealed class ReplaceStuck(
                 maxFeePerGas = fees.MaxFeePerGas.ToString(CultureInfo.InvariantCulture),
                 maxPriorityFeePerGas = fees.MaxPriorityFeePerGas.ToString(CultureInfo.InvariantCulture),
             }, now);
+            db.WhenCommitted(() => crash.At("after-replacement-stored"));
         }, cancellationToken);
     }
 }
