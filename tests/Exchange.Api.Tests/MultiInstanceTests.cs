@@ -90,7 +90,7 @@ public sealed class MultiInstanceTests(TwoInstancesFixture system, ITestOutputHe
                 return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["applied"]!.GetValue<bool>();
             }));
             Assert.Equal(1, answers.Count(x => x));
-            applied++;
+            applied += answers.Count(x => x);
         }
 
         // Reconciler passes from the command line, two at once, on top of both instances' own.
