@@ -138,7 +138,7 @@ public sealed class EthereumChainTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Other_refusals_are_Rejected_with_the_nodes_reason()
+    public async Task A_sender_without_the_funds_is_refused_as_InsufficientFunds_with_the_nodes_reason()
     {
         var unfunded = new HotWallet(EthECKey.GenerateKey().GetPrivateKey());
         var fees = await _chain.QuoteFeesAsync(Ct);
@@ -146,8 +146,23 @@ public sealed class EthereumChainTests : IAsyncLifetime, IDisposable
 
         var result = await _chain.BroadcastAsync(signed.RawHex, signed.Hash, Ct);
 
-        Assert.Equal(BroadcastOutcome.Rejected, result.Outcome);
+        Assert.Equal(BroadcastOutcome.InsufficientFunds, result.Outcome);
         Assert.Contains("insufficient funds", result.NodeMessage, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Other_refusals_are_Rejected_with_the_nodes_reason()
+    {
+        // Signed for another chain: no retry, fee or wait can make the node take it.
+        var fees = await _chain.QuoteFeesAsync(Ct);
+        var signed = new HotWallet(EthECKey.GenerateKey().GetPrivateKey())
+            .Sign(new TransferIntent(NewAddress(), 1, 0, fees.MaxFeePerGas, fees.MaxPriorityFeePerGas, 21_000, 1));
+
+        var result = await _chain.BroadcastAsync(signed.RawHex, signed.Hash, Ct);
+
+        Assert.Equal(BroadcastOutcome.Rejected, result.Outcome);
+        Assert.False(string.IsNullOrWhiteSpace(result.NodeMessage));
+        Assert.DoesNotContain("insufficient funds", result.NodeMessage, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
