@@ -253,9 +253,20 @@ public sealed class ClusterTests(ClusterFixture system, ITestOutputHelper output
             var subjects = string.Join(',', traders.Select(t => $"'{t.Subject}'"));
             var total = await system.ScalarAsync<long>($"SELECT count(*) FROM withdrawals w JOIN members m ON m.id = w.member_id WHERE m.subject IN ({subjects})");
             Assert.True(total >= answers.Count(a => a.Status == HttpStatusCode.Accepted));
-            await Poll.UntilAsync(
-                () => system.ScalarAsync<long>($"SELECT count(*) FROM withdrawals w JOIN members m ON m.id = w.member_id WHERE m.subject IN ({subjects}) AND w.status = 'confirmed'"),
-                confirmed => confirmed == total, "every withdrawal to be confirmed", seconds: 90);
+            try
+            {
+                await Poll.UntilAsync(
+                    () => system.ScalarAsync<long>($"SELECT count(*) FROM withdrawals w JOIN members m ON m.id = w.member_id WHERE m.subject IN ({subjects}) AND w.status = 'confirmed'"),
+                    confirmed => confirmed == total, "every withdrawal to be confirmed", seconds: 90);
+            }
+            catch (TimeoutException)
+            {
+                // What a failure needs to be understood: where each unconfirmed one stopped, and every callback nginx did not answer 200.
+                output.WriteLine(await system.ScalarAsync<string>(
+                    $"SELECT coalesce(string_agg(w.id || ' ' || w.status || ' challenge ' || c.state || ' ' || coalesce(c.outcome, '-') || ' sends ' || c.send_attempts, '; '), '') FROM withdrawals w JOIN members m ON m.id = w.member_id LEFT JOIN challenges c ON c.request_id = w.id WHERE m.subject IN ({subjects}) AND w.status <> 'confirmed'"));
+                output.WriteLine(string.Join('\n', cluster.Balancer!.AccessLog().Where(l => l.Path == "/vivokey/callback" && l.Status != 200).Select(l => $"{l.Method} {l.Path} {l.Status} by {l.Upstream}")));
+                throw;
+            }
             foreach (var trader in traders)
             {
                 var (available, held) = await trader.BalanceAsync();
