@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Exchange.Api.Infrastructure.Jobs;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Testing;
-using Hangfire.Logging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -68,6 +67,12 @@ public class ExchangeFixture : IAsyncLifetime
 
     public IServiceProvider Services => _exchange!.Services;
 
+    /// <summary>What the in-process exchange logged at Error and above, for a test that meets a 500.</summary>
+    public ServerErrors Errors { get; } = new();
+
+    /// <summary>True when the exchange runs in this process (its errors are in <see cref="Errors"/>).</summary>
+    public bool HasExchangeInProcess => _exchange is not null;
+
     /// <summary>Settings a class may change before the exchange starts.</summary>
     protected virtual void Configure(IDictionary<string, string?> exchange)
     {
@@ -85,9 +90,8 @@ public class ExchangeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var postgres = await PostgresServer.Shared;
         Anvil = OwnsAnvil ? await AnvilNode.StartAsync() : await AnvilNode.Shared;
-        OwnerConnectionString = await postgres.CreateDatabaseAsync("exchange");
+        OwnerConnectionString = await MigratedTemplate.CopyAsync("exchange");
         ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(OwnerConnectionString) { Username = ApplicationRole }.ConnectionString;
         await Anvil.SetBalanceAsync(HotWalletAddress, 1000 * Ether);
 
@@ -150,10 +154,10 @@ public class ExchangeFixture : IAsyncLifetime
                 builder.Logging.ClearProviders();
             }
 
+            builder.Logging.AddProvider(Errors);
             ConfigureHost(builder);
         });
         await _exchange.StartAsync();
-        LogProvider.SetCurrentLogProvider(QuietHangfireLog.Instance);
     }
 
     /// <summary>True for a class that stops mining or rewinds the chain: it gets an anvil of its own.</summary>
