@@ -71,14 +71,18 @@ public sealed class PostgresServer : IAsyncDisposable
         return await StartLocalClusterAsync(settings);
     }
 
-    /// <summary>Creates an empty database with a unique name and returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync(string? prefix = null)
+    /// <summary>
+    /// Creates a database with a unique name and returns its connection string: empty, or a copy of
+    /// <paramref name="template"/> (a database nobody is connected to).
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(string? prefix = null, string? template = null)
     {
         var name = DatabaseName(prefix);
         await using (var connection = new NpgsqlConnection(AdminConnectionString))
         {
             await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            var copy = template is null ? "" : $" TEMPLATE \"{template}\"";
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"{copy}", connection);
             await create.ExecuteNonQueryAsync();
         }
 
