@@ -12,7 +12,7 @@ public sealed class MetricsInstancesFixture : InstancesFixture;
 /// whose scopes name the request or the withdrawal) but, unlike every other environment outside Development, may
 /// use the simulator and anvil.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) : IClassFixture<MetricsInstancesFixture>
 {
     [Fact]
@@ -45,6 +45,10 @@ public sealed class MetricsOnEveryInstanceTests(MetricsInstancesFixture system) 
         Assert.Equal(1, workerScrape.Sum("exchange_tap_to_broadcast_duration_seconds_count"));
         Assert.Equal(1, workerScrape.Sum("exchange_withdrawals_confirmed_total"));
         Assert.Equal(0, workerScrape.Sum("exchange_requests_accepted_total"));
+        // ASP.NET Core's request metrics, per route and status; scrapes are not traffic and stay out of them.
+        Assert.Equal(1, apiScrape.Sum("http_server_request_duration_seconds_count", "http_route=/api/withdrawals", "http_response_status_code=202"));
+        Assert.True(apiScrape.Sum("http_server_request_duration_seconds_count", "http_route=/api/withdrawals/{id:guid}", "http_response_status_code=200") >= 1, apiScrape.Text);
+        Assert.Equal(0, apiScrape.Sum("http_server_request_duration_seconds_count", "http_route=/metrics"));
         Assert.True(workerScrape.Sum("http_server_request_duration_seconds_count", "http_route=/health/live", "http_response_status_code=200") >= 1, workerScrape.Text);
 
         // Outside Development: one JSON object a line, scopes as named fields.

@@ -17,8 +17,10 @@ public sealed class ObservabilityFixture : ExchangeFixture
 
 /// <summary>
 /// What an operator watches: /metrics moves with the work, and every log line names the withdrawal it is
-/// about. The meter is process-wide and other classes run beside this one, so counters are asked to rise,
-/// not to rise by exactly one (MetricsOnEveryInstanceTests counts exactly, one process per instance).
+/// about. The exchange's meter is process-wide and other classes run beside this one, so its counters are asked
+/// to rise, not to rise by exactly one. ASP.NET Core's request metrics come from a meter each host creates:
+/// with many hosts in one test process, which host's provider reports them is not this test's to know, so
+/// MetricsOnEveryInstanceTests checks them, exactly, one process per instance.
 /// </summary>
 public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixture<ObservabilityFixture>
 {
@@ -41,8 +43,6 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
             "exchange_challenges_ended_total kind=withdrawal outcome=success",
             "exchange_tap_to_broadcast_duration_seconds_count",
             "exchange_withdrawals_confirmed_total",
-            "http_server_request_duration_seconds_count http_response_status_code=202 http_route=/api/withdrawals",
-            "http_server_request_duration_seconds_count http_response_status_code=200 http_route=/api/withdrawals/{id:guid}",
         ];
         double Of(Scrape scrape, string counter) => scrape.Sum(counter.Split(' ')[0], counter.Split(' ')[1..]);
         var after = await Poll.UntilAsync(
@@ -53,8 +53,6 @@ public sealed class ObservabilityTests(ObservabilityFixture system) : IClassFixt
         // The time from the tap to the broadcast is a real duration: more than nothing, less than the test took.
         Assert.InRange(after.Sum("exchange_tap_to_broadcast_duration_seconds_sum"), 0.0001, 60 * after.Sum("exchange_tap_to_broadcast_duration_seconds_count"));
         Assert.Contains("# TYPE exchange_tap_to_broadcast_duration_seconds histogram", after.Text, StringComparison.Ordinal);
-        // Scrapes are not traffic: they stay out of the HTTP metrics.
-        Assert.Equal(0, after.Sum("http_server_request_duration_seconds_count", "http_route=/metrics"));
     }
 
     [Fact]

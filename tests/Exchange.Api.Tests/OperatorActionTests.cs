@@ -137,6 +137,7 @@ public sealed class OperatorActionTests(OperationsFixture system) : IClassFixtur
         Assert.Equal(HttpStatusCode.OK, (await officer.Http.GetAsync("/api/operations/stuck")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await officer.SendAsync("/api/operations/actions", body)).StatusCode);
 
+        var refusedBefore = await system.CountAsync("path:/api/operations/actions", "request.refused");
         await AssertRefusedAsync(ops, new { action = "delete-everything", requestId = withdrawal, reason = "x" }, HttpStatusCode.BadRequest, "action");
         await AssertRefusedAsync(ops, new { action = "cancel", requestId = withdrawal, reason = "" }, HttpStatusCode.BadRequest, "reason");
         await AssertRefusedAsync(ops, new { action = "cancel", reason = "x" }, HttpStatusCode.BadRequest, "requestId");
@@ -150,7 +151,9 @@ public sealed class OperatorActionTests(OperationsFixture system) : IClassFixtur
 
         Assert.Equal("pending_approval", (await trader.WithdrawalAsync(withdrawal))["status"]!.GetValue<string>());
         Assert.Equal(("1", "1"), await trader.BalanceAsync());
-        Assert.True(await system.CountAsync($"path:/api/operations/actions", "request.refused") >= 5);
+        // Each of the operator's six refused actions is audited, once (the audit is written as the answer leaves).
+        Assert.Equal(refusedBefore + 6, await Poll.UntilAsync(
+            () => system.CountAsync("path:/api/operations/actions", "request.refused"), n => n >= refusedBefore + 6, "six refusals audited"));
     }
 
     /// <summary>The operator's pending challenge for this action (others of theirs may be pending too).</summary>
