@@ -126,7 +126,7 @@ public sealed class Cluster(ClusterFixture system) : IAsyncDisposable
     }
 }
 
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class ClusterTests(ClusterFixture system, ITestOutputHelper output) : IClassFixture<ClusterFixture>
 {
     [Fact]

@@ -6,14 +6,21 @@ using Xunit.Abstractions;
 
 namespace Exchange.Api.Tests;
 
-/// <summary>Processes on an anvil of their own, whose mining a test stops; a transaction unmined for 2 s is replaced.</summary>
+/// <summary>
+/// Processes on an anvil of their own, whose mining a test stops; a transaction unmined for 2 s is replaced. With no
+/// blocks, only the watcher's look at what sat unmined for Ethereum:RebroadcastAfterSeconds replaces it: 2 s too.
+/// </summary>
 public sealed class CrashPointsFixture : ExchangeFixture
 {
     protected override bool StartsExchangeInProcess => false;
 
     protected override bool OwnsAnvil => true;
 
-    protected override void Configure(IDictionary<string, string?> exchange) => exchange["Ethereum:ReplaceAfterSeconds"] = "2";
+    protected override void Configure(IDictionary<string, string?> exchange)
+    {
+        exchange["Ethereum:ReplaceAfterSeconds"] = "2";
+        exchange["Ethereum:RebroadcastAfterSeconds"] = "2";
+    }
 }
 
 /// <summary>
@@ -21,7 +28,7 @@ public sealed class CrashPointsFixture : ExchangeFixture
 /// action) and inside the audit sealer: the process dies at the point, is started again on the same
 /// database and chain, and each outcome happens once, with check-invariants holding.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class CrashPointsMoreTests(CrashPointsFixture system, ITestOutputHelper output) : IClassFixture<CrashPointsFixture>
 {
     [Fact]

@@ -26,7 +26,7 @@ public sealed class ProcessFixture : ExchangeFixture
 /// killed by its own crash hook at the boundary, started again on the same database, and the
 /// withdrawal still ends confirmed, once, with every invariant held and the chain agreeing.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class CrashSafetyTests(ProcessFixture system, ITestOutputHelper output) : IClassFixture<ProcessFixture>
 {
     private static readonly System.Numerics.BigInteger Ether = System.Numerics.BigInteger.Pow(10, 18);
@@ -78,7 +78,7 @@ public sealed class CrashSafetyTests(ProcessFixture system, ITestOutputHelper ou
             status = await Poll.UntilAsync(async () =>
             {
                 await TapPendingAsync(trader.Subject, tappedAfter);
-                await ReconcileAsync(settings);
+                await ReconcileNowAndThenAsync(settings);
                 return await WithdrawalStatusAsync(trader.Subject);
             }, s => s == "confirmed", $"the withdrawal to be confirmed after the crash at {point}", 90);
         }
@@ -143,7 +143,7 @@ public sealed class CrashSafetyTests(ProcessFixture system, ITestOutputHelper ou
             await Poll.UntilAsync(async () =>
             {
                 await TapPendingAsync(trader.Subject, tapped);
-                await ReconcileAsync(settings);
+                await ReconcileNowAndThenAsync(settings);
                 return await ScalarAsync<long>($"SELECT count(*) FROM withdrawals WHERE id = '{a}' AND status = 'confirmed'");
             }, n => n == 1, "the withdrawal to be confirmed", 90);
             Assert.Equal(("2", "0"), await trader.BalanceAsync());
@@ -170,6 +170,24 @@ public sealed class CrashSafetyTests(ProcessFixture system, ITestOutputHelper ou
                 await system.TapAsync(vivoId);
             }
         }
+    }
+
+    /// <summary>When the last pass was started (a new instance of the class for each test).</summary>
+    private long _lastPass;
+
+    /// <summary>
+    /// A pass, unless one started less than 3 s ago: each pass is a process start, and run back to back while a test
+    /// waits they would take the CPU the restarted exchange needs to do the work they wait for.
+    /// </summary>
+    private async Task ReconcileNowAndThenAsync(Dictionary<string, string?> settings)
+    {
+        if (_lastPass != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(_lastPass) < TimeSpan.FromSeconds(3))
+        {
+            return;
+        }
+
+        _lastPass = System.Diagnostics.Stopwatch.GetTimestamp();
+        await ReconcileAsync(settings);
     }
 
     private async Task ReconcileAsync(Dictionary<string, string?> settings)

@@ -12,7 +12,7 @@ public sealed class HealthFixture : InstancesFixture;
 /// (PostgreSQL, the chain node and VivoKey's discovery document answer), on every kind of instance. The public
 /// port's readiness is a bare status; each check and its error only on the management port.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class HealthTests(HealthFixture system) : IClassFixture<HealthFixture>
 {
     [Fact]

@@ -23,7 +23,7 @@ public sealed class TwoInstancesFixture : InstancesFixture
 /// moment and repeated, reconcilers running on both and from the command line. One transition
 /// each, one nonce each, one transaction on chain each.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class MultiInstanceTests(TwoInstancesFixture system, ITestOutputHelper output) : IClassFixture<TwoInstancesFixture>
 {
     private const int Withdrawals = 8;

@@ -28,7 +28,7 @@ public sealed class SoakFixture : InstancesFixture
 /// (a short run under make test, always with the same seed; `make soak` runs 2,000 with a random seed it prints);
 /// SOAK_SEED repeats a run.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class SoakTests(SoakFixture system, ITestOutputHelper output) : IClassFixture<SoakFixture>
 {
     /// <summary>The seed of the short soak in make test.</summary>

@@ -13,7 +13,7 @@ public sealed class WorkerSplitFixture : InstancesFixture;
 /// the API-only instance hands the challenge to send and the tapped withdrawal to sign to the worker
 /// through PostgreSQL NOTIFY. The reconciler never runs here, so nothing else could move them.
 /// </summary>
-[Collection("processes")]
+[Collection(ProcessesCollection.Name)]
 public sealed class WorkerSplitTests(WorkerSplitFixture system) : IClassFixture<WorkerSplitFixture>
 {
     [Fact]
