@@ -11,14 +11,29 @@ public static class FreePort
     private const int Last = 32000;
 
     /// <summary>
-    /// A loopback port nothing listens on now, outside the ephemeral range. Another process may still
-    /// take it before ours binds it, so whatever starts a server on it should be ready to try again.
+    /// Every port handed out in this process: a fixture chooses its ports well before its processes bind them, and
+    /// a port chosen twice meanwhile was once bound by another class's server first.
+    /// </summary>
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A loopback port nothing listens on now, outside the ephemeral range, never handed out before in this process.
+    /// Another process may still take it before ours binds it, so whatever starts a server on it should be ready to
+    /// try again.
     /// </summary>
     public static int Next()
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var port = Random.Shared.Next(First, Last);
+            lock (HandedOut)
+            {
+                if (!HandedOut.Add(port))
+                {
+                    continue;
+                }
+            }
+
             try
             {
                 using var listener = new TcpListener(IPAddress.Loopback, port);
