@@ -174,7 +174,7 @@ public class ExchangeFixture : IAsyncLifetime
             ["Urls"] = ExchangeUrl,
             ["ConnectionStrings:Exchange"] = ConnectionString,
             ["ConnectionStrings:ExchangeOwner"] = OwnerConnectionString,
-            ["Exchange:WorkerCount"] = "4",
+            ["Exchange:WorkerCount"] = "2",
             ["VivoKey:Authority"] = SimulatorUrl + "/openid",
             ["VivoKey:ValidationEndpoint"] = SimulatorUrl + "/v1.0/validate/",
             ["VivoKey:CallbackUrl"] = ExchangeUrl + "/vivokey/callback",

@@ -72,6 +72,10 @@ public sealed class ExchangeProcess : IAsyncDisposable
         // needs; what the code does is the same.
         start.Environment["DOTNET_TieredPGO"] = "0";
         start.Environment["DOTNET_TC_CallCounting"] = "0";
+        // Idle Hangfire workers each poll the queue once a second; a test's process needs two per pool (new work starts
+        // at commit through WorkDispatcher, not through this poll), so the dozens of processes a run starts poll four
+        // times a second each, not sixteen. A test that needs more says so in its settings.
+        start.Environment["Exchange__WorkerCount"] = "2";
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
