@@ -20,9 +20,12 @@ public static class SimulatorApp
         configure?.Invoke(builder);
 
         var settings = builder.Configuration.GetSection(SimulatorOptions.Section).Get<SimulatorOptions>() ?? new SimulatorOptions();
+        // Made here, not on first use: an unknown ID token algorithm stops the start.
+        var behaviours = new Behaviours(settings);
         var services = builder.Services;
         services.AddSingleton(Options.Create(settings));
         services.AddSingleton(settings);
+        services.AddSingleton(behaviours);
 
         var clock = new SimulatorClock();
         services.AddSingleton(clock);
@@ -69,6 +72,13 @@ public static class SimulatorApp
                 server.UseReferenceAccessTokens();
                 // Keys live as long as the process, like the rest of the simulator's state. RSA: RS256 ID tokens.
                 server.AddEphemeralEncryptionKey().AddEphemeralSigningKey();
+                server.AddEventHandler(AdvertiseIdTokenAlgorithm.Descriptor);
+                if (behaviours.IdTokenAlgorithm == IdTokenAlgorithms.HS256)
+                {
+                    server.AddEventHandler(HmacIdTokenSigner.Descriptor);
+                }
+
+                server.AddEventHandler(RevokePreviousTokensOnRefresh.Descriptor);
                 server.UseAspNetCore()
                     .EnableAuthorizationEndpointPassthrough()
                     .EnableUserInfoEndpointPassthrough()

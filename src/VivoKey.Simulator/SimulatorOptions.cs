@@ -1,3 +1,4 @@
+using VivoKey.Simulator.Identity;
 using VivoKey.Simulator.Validation;
 
 namespace VivoKey.Simulator;
@@ -28,6 +29,22 @@ public sealed class SimulatorOptions
 
     public List<ClientOptions> Clients { get; set; } = [];
     public List<MemberOptions> Members { get; set; } = [];
+
+    // Where VivoKey's documentation is silent the simulator makes one guess (the defaults); each switch
+    // below gives another behaviour a relying party must also cope with. The bools also change at run
+    // time (PUT /simulator/behaviours, see Behaviours).
+
+    /// <summary>False: the code grant's token response carries no refresh_token.</summary>
+    public bool IssueRefreshTokens { get; set; } = true;
+
+    /// <summary>True: a refresh grant revokes every earlier access and refresh token of the member for that client.</summary>
+    public bool RefreshRevokesPrevious { get; set; }
+
+    /// <summary>False: a second POST of an id the client already used opens a second challenge instead of a 409.</summary>
+    public bool DeduplicateIds { get; set; } = true;
+
+    /// <summary>"RS256" (the JWKS keys) or "HS256" (keyed with the client's secret, as django-oidc-provider can); start-up only.</summary>
+    public string IdTokenAlgorithm { get; set; } = IdTokenAlgorithms.RS256;
 
     /// <summary>Faults applied to every challenge of this run unless a rule says otherwise.</summary>
     public FaultPlan? Faults { get; set; }

@@ -1,12 +1,11 @@
 using Microsoft.AspNetCore.Mvc;
-using OpenIddict.Abstractions;
 using VivoKey.Simulator.Identity;
 using VivoKey.Simulator.Infrastructure;
 using VivoKey.Simulator.Validation;
 
 namespace VivoKey.Simulator.Controls;
 
-/// <summary>The controls tests and demos use: challenges, callbacks, members, tokens, faults, the clock.</summary>
+/// <summary>The controls tests and demos use: challenges, callbacks, members, tokens, faults, behaviours, the clock.</summary>
 public static class SimulatorControls
 {
     public sealed record ChallengeView(
@@ -66,32 +65,8 @@ public static class SimulatorControls
                 : Results.Problem(statusCode: 409, title: "A member with that subject already exists.");
         });
 
-        // The member's access tokens expire now; refresh tokens stay valid, as after an hour's wait.
-        group.MapPost("/members/{subject}/expire-tokens", async (string subject, MemberDirectory members, IOpenIddictTokenManager tokens, TimeProvider clock, CancellationToken ct) =>
-        {
-            if (members.FindBySubject(subject) is null)
-            {
-                return NotFound("No member has that subject.");
-            }
-
-            var now = clock.GetUtcNow();
-            var expired = 0;
-            await foreach (var token in tokens.FindBySubjectAsync(subject, ct))
-            {
-                if (!await tokens.IsAccessTokenAsync(token, ct) || await tokens.IsExpiredAsync(token, now, ct))
-                {
-                    continue;
-                }
-
-                var descriptor = new OpenIddictTokenDescriptor();
-                await tokens.PopulateAsync(descriptor, token, ct);
-                descriptor.ExpirationDate = now;
-                await tokens.UpdateAsync(token, descriptor, ct);
-                expired++;
-            }
-
-            return Results.Ok(new { subject, expired });
-        });
+        MemberTokenControls.Map(group);
+        BehaviourControls.Map(group);
 
         group.MapGet("/faults", (FaultRules faults) => new { run = faults.RunPlan, rules = faults.Rules });
         group.MapPut("/faults/run", (FaultPlan plan, FaultRules faults) =>

@@ -46,6 +46,7 @@ public static class AuthorizeEndpoint
         ClientRegistry clients,
         IDataProtectionProvider protection,
         TimeProvider clock,
+        Behaviours behaviours,
         Microsoft.Extensions.Options.IOptions<SimulatorOptions> options)
     {
         var request = http.GetOpenIddictServerRequest()
@@ -59,7 +60,7 @@ public static class AuthorizeEndpoint
             var hinted = members.FindByHint(request.LoginHint);
             if (options.Value.AutoTap && hinted is not null)
             {
-                return SignIn(hinted, request);
+                return SignIn(hinted, request, behaviours.IssueRefreshTokens);
             }
 
             return TapPage(request, members, hinted, error: null);
@@ -87,7 +88,7 @@ public static class AuthorizeEndpoint
 
             if (form[DecisionField] == "accept")
             {
-                return SignIn(member, request);
+                return SignIn(member, request, behaviours.IssueRefreshTokens);
             }
 
             return Results.Forbid(
@@ -118,7 +119,7 @@ public static class AuthorizeEndpoint
     }
 
     /// <summary>Issues the code: the granted scopes decide which claims go where.</summary>
-    private static IResult SignIn(Member member, OpenIddictRequest request)
+    private static IResult SignIn(Member member, OpenIddictRequest request, bool issueRefreshTokens)
     {
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         var scopes = request.GetScopes();
@@ -134,9 +135,10 @@ public static class AuthorizeEndpoint
             identity.AddClaim(new Claim(Claims.EmailVerified, "false", ClaimValueTypes.Boolean));
         }
 
-        // Refresh tokens come with every grant: the Validation API needs live access tokens
+        // By default refresh tokens come with every grant: the Validation API needs live access tokens
         // long after sign-in, and relying parties ask for "openid profile email Validate" only.
-        identity.SetScopes(scopes.Add(Scopes.OfflineAccess));
+        // With IssueRefreshTokens off there are none, even when offline_access is asked for.
+        identity.SetScopes(issueRefreshTokens ? scopes.Add(Scopes.OfflineAccess) : scopes.Remove(Scopes.OfflineAccess));
         identity.SetDestinations(claim => claim.Type switch
         {
             Claims.Name or Claims.Email or Claims.EmailVerified => [Destinations.AccessToken, Destinations.IdentityToken],

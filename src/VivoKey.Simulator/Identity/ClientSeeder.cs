@@ -4,10 +4,23 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace VivoKey.Simulator.Identity;
 
 /// <summary>Registers the configured relying parties with OpenIddict at start-up.</summary>
-public sealed class ClientSeeder(IServiceProvider services, SimulatorOptions options) : IHostedService
+public sealed class ClientSeeder(IServiceProvider services, SimulatorOptions options, Behaviours behaviours, ILogger<ClientSeeder> logger) : IHostedService
 {
+    /// <summary>Microsoft.IdentityModel refuses an HS256 key under 256 bits, so a .NET relying party could not check such a token.</summary>
+    private const int ShortestHs256Key = 32;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (behaviours.IdTokenAlgorithm == IdTokenAlgorithms.HS256)
+        {
+            foreach (var client in options.Clients.Where(c => System.Text.Encoding.UTF8.GetByteCount(c.ClientSecret) < ShortestHs256Key))
+            {
+                logger.LogWarning(
+                    "HS256 ID tokens for client {ClientId} are keyed with its secret of under {Bytes} bytes; Microsoft.IdentityModel will not verify them",
+                    client.ClientId, ShortestHs256Key);
+            }
+        }
+
         await using var scope = services.CreateAsyncScope();
         var applications = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
         foreach (var client in options.Clients)

@@ -58,10 +58,13 @@ public sealed class ChallengeStore
     private readonly ConcurrentDictionary<string, Challenge> _byVivoId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string ClientId, string Id), string> _idsByClient = new();
 
-    /// <summary>Adds a challenge unless its client already used its id (ids are unique per client, forever).</summary>
-    public bool TryAdd(Challenge challenge)
+    /// <summary>
+    /// Adds a challenge. With <paramref name="deduplicate"/>, not when its client already used its id
+    /// (ids then stay unique per client, forever); without, a reused id opens one more challenge.
+    /// </summary>
+    public bool TryAdd(Challenge challenge, bool deduplicate = true)
     {
-        if (!_idsByClient.TryAdd((challenge.ClientId, challenge.Id), challenge.VivoId))
+        if (!_idsByClient.TryAdd((challenge.ClientId, challenge.Id), challenge.VivoId) && deduplicate)
         {
             return false;
         }

@@ -8,6 +8,8 @@ public enum PostFault
     Error503,
     /// <summary>Keeps the request open, answering nothing, until the client gives up.</summary>
     Hang,
+    /// <summary>The challenge is made as if accepted, but the POST gets a bare 502, as when a proxy loses the answer.</summary>
+    AnswerLost,
 }
 
 /// <summary>What the simulator does with a challenge's callback.</summary>
@@ -36,6 +38,13 @@ public sealed record FaultPlan
 
     /// <summary>With Hang: the longest the request is held, in real seconds.</summary>
     public int HangSeconds { get; init; } = 300;
+
+    /// <summary>
+    /// Token problems answered by status alone (401 empty, 403 text/html), as a framework's
+    /// authentication layer would, instead of the reference's JSON. Only the run plan's value
+    /// counts: a token is checked before the member, and so any rule, is known.
+    /// </summary>
+    public bool TokenErrorsAsStatus { get; init; }
 
     public static FaultPlan NoFaults { get; } = new();
 }

@@ -1,10 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.AspNetCore.Authentication;
 using OpenIddict.Abstractions;
-using OpenIddict.Validation.AspNetCore;
 using VivoKey.Simulator.Identity;
-using static OpenIddict.Abstractions.OpenIddictConstants;
+using VivoKey.Simulator.Infrastructure;
 
 namespace VivoKey.Simulator.Validation;
 
@@ -34,6 +32,7 @@ public static class ValidateEndpoint
         ChallengeStore store,
         ClientRegistry clients,
         FaultRules faults,
+        Behaviours behaviours,
         MemberActions actions,
         CallbackDispatcher dispatcher,
         ChallengeAutoTap autoTap,
@@ -41,37 +40,19 @@ public static class ValidateEndpoint
         IOpenIddictTokenManager tokens)
     {
         var cancellationToken = http.RequestAborted;
-        var bearer = BearerToken(http.Request);
-        if (bearer is null)
+        var (caller, tokenRefusal) = await TokenCheck.CheckAsync(http, tokens, clock, faults.RunPlan.TokenErrorsAsStatus);
+        if (caller is null)
         {
-            return Refuse(StatusCodes.Status401Unauthorized, "invalid-token", "An Authorization: Bearer header with the member's access token is required.");
+            return tokenRefusal!;
         }
 
-        var auth = await http.AuthenticateAsync(OpenIddictValidationAspNetCoreDefaults.AuthenticationScheme);
-        if (!auth.Succeeded || auth.Principal is null)
-        {
-            return await IsKnownButExpiredAsync(tokens, bearer, clock.GetUtcNow(), cancellationToken)
-                ? Refuse(StatusCodes.Status401Unauthorized, "token-expired", "The member's Access Token has expired and should be renewed.")
-                : Refuse(StatusCodes.Status401Unauthorized, "invalid-token", "The access token is not one this service issued.");
-        }
-
-        var principal = auth.Principal;
-        if (!principal.HasScope(ValidateScope))
-        {
-            return Refuse(StatusCodes.Status403Forbidden, "insufficient-scope", "The access token was not granted the Validate scope.");
-        }
-
-        var clientId = principal.GetClaim(Claims.ClientId) ?? principal.GetPresenters().FirstOrDefault() ?? "";
-        var member = principal.GetClaim(Claims.Subject) ?? "";
-        var tokenId = principal.GetTokenId() ?? "";
-
-        var (request, refusal) = await ReadRequestAsync(http.Request, clientId, clients);
+        var (request, refusal) = await ReadRequestAsync(http.Request, caller.ClientId, clients);
         if (refusal is not null)
         {
             return refusal;
         }
 
-        var plan = faults.Take(clientId, member);
+        var plan = faults.Take(caller.ClientId, caller.Member);
         switch (plan.Post)
         {
             case PostFault.Error500:
@@ -96,16 +77,16 @@ public static class ValidateEndpoint
         {
             VivoId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
             Id = request!.Id,
-            ClientId = clientId,
-            Member = member,
+            ClientId = caller.ClientId,
+            Member = caller.Member,
             Message = request.Message,
             Callback = request.Callback,
-            TokenId = tokenId,
+            TokenId = caller.TokenId,
             CreatedAt = now,
             Deadline = now.AddSeconds(request.Timeout),
             Faults = plan,
         };
-        if (!store.TryAdd(challenge))
+        if (!store.TryAdd(challenge, behaviours.DeduplicateIds))
         {
             return Refuse(StatusCodes.Status409Conflict, "duplicate-id", "This id was already used by this client; ids are unique per request.");
         }
@@ -120,7 +101,10 @@ public static class ValidateEndpoint
             autoTap.AfterResponse(http.Response, challenge.VivoId);
         }
 
-        return Results.Json(new { accepted = true, vivo_id = challenge.VivoId });
+        // The challenge stands; only its answer is lost on the way back.
+        return plan.Post == PostFault.AnswerLost
+            ? BareAnswers.Empty(http, StatusCodes.Status502BadGateway)
+            : Results.Json(new { accepted = true, vivo_id = challenge.VivoId });
     }
 
     private sealed record ChallengeRequest(string Message, string Id, int Timeout, string Callback);
@@ -195,23 +179,6 @@ public static class ValidateEndpoint
     private static string? StringField(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static string? BearerToken(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        const string prefix = "Bearer ";
-        return header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && header.Length > prefix.Length
-            ? header[prefix.Length..].Trim()
-            : null;
-    }
-
-    private static async Task<bool> IsKnownButExpiredAsync(IOpenIddictTokenManager tokens, string bearer, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var token = await tokens.FindByReferenceIdAsync(bearer, cancellationToken);
-        return token is not null
-            && await tokens.IsAccessTokenAsync(token, cancellationToken)
-            && await tokens.IsExpiredAsync(token, now, cancellationToken);
-    }
-
-    private static IResult Refuse(int statusCode, string error, string message) =>
+    internal static IResult Refuse(int statusCode, string error, string message) =>
         Results.Json(new { accepted = false, message, error }, statusCode: statusCode);
 }

@@ -23,7 +23,9 @@ public sealed record TokenSet(string AccessToken, string IdToken, string? Refres
 public class SimulatorFixture : IAsyncLifetime
 {
     public const string ClientId = "test-rp";
-    public const string ClientSecret = "test-rp-secret";
+    // 32 bytes or more: with Simulator:IdTokenAlgorithm=HS256 it is the ID token's key, and
+    // Microsoft.IdentityModel refuses an HS256 key shorter than 256 bits.
+    public const string ClientSecret = "test-rp-secret-0123456789abcdefghij";
     public const string OtherClientId = "other-rp";
     public const string Alice = "alice";
     public const string Bob = "bob";
@@ -40,6 +42,9 @@ public class SimulatorFixture : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
 
     protected virtual bool AutoTap => true;
+
+    /// <summary>Settings a fixture adds to (or changes in) the ones every test simulator starts with.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> MoreSettings { get; } = new Dictionary<string, string?>();
 
     public async Task InitializeAsync()
     {
@@ -88,6 +93,11 @@ public class SimulatorFixture : IAsyncLifetime
             ["Simulator:Members:1:Name"] = "Bob Member",
             ["Simulator:Members:1:Email"] = "bob@example.test",
         };
+        foreach (var (key, value) in MoreSettings)
+        {
+            settings[key] = value;
+        }
+
         _simulator = SimulatorApp.Build([], builder =>
         {
             // Only the settings above: nothing from the simulator's appsettings.json or the environment.
@@ -191,14 +201,29 @@ public class SimulatorFixture : IAsyncLifetime
     /// <summary>POSTs a challenge to the Validation API as a relying party would.</summary>
     public async Task<(HttpStatusCode Status, JsonObject Body)> ValidateAsync(string? accessToken, object body, string path = "/v1.0/validate/")
     {
+        using var response = await PostChallengeAsync(accessToken, body, path);
+        return (response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>())!);
+    }
+
+    /// <summary>The same POST, answered as it came: for answers that are not the reference's JSON.</summary>
+    public async Task<HttpResponseMessage> PostChallengeAsync(string? accessToken, object body, string path = "/v1.0/validate/")
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
         if (accessToken is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         }
 
-        using var response = await Http.SendAsync(request);
-        return (response.StatusCode, (await response.Content.ReadFromJsonAsync<JsonObject>())!);
+        return await Http.SendAsync(request);
+    }
+
+    /// <summary>Changes the behaviour switches (PUT /simulator/behaviours) and returns them as they now are.</summary>
+    public async Task<JsonObject> SetBehavioursAsync(object change)
+    {
+        using var response = await Http.PutAsJsonAsync("/simulator/behaviours", change);
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.True(response.IsSuccessStatusCode, body.ToJsonString());
+        return body;
     }
 
     /// <summary>A challenge that the simulator accepted, for tests about what happens next.</summary>
