@@ -130,7 +130,18 @@ public sealed class BrowserSession(BrowserFixture system, IBrowserContext contex
         }
 
         await accept.ClickAsync();
-        await page.WaitForURLAsync(url => url.StartsWith(system.ExchangeUrl + returnPath, StringComparison.Ordinal) && !url.Contains("signin-oidc", StringComparison.Ordinal));
+        try
+        {
+            await page.WaitForURLAsync(url => url.StartsWith(system.ExchangeUrl + returnPath, StringComparison.Ordinal) && !url.Contains("signin-oidc", StringComparison.Ordinal));
+        }
+        catch (TimeoutException timeout)
+        {
+            // Where the sign-in ended instead (a sign-in error lands on /?signin_error=…), and what the exchange logged.
+            var text = await page.Locator("body").InnerTextAsync(new() { Timeout = 5_000 });
+            throw new TimeoutException($"Sign-in as {name} did not return to {returnPath}; the page is {page.Url}:\n{text[..Math.Min(text.Length, 800)]}\n" +
+                $"exchange errors: {system.Errors.Recent}", timeout);
+        }
+
         await Assertions.Expect(page.Locator("body[data-ready=true]")).ToBeAttachedAsync();
         await Assertions.Expect(page.GetByTestId("signed-in-as")).ToContainTextAsync(name);
         return page;
