@@ -135,6 +135,12 @@ public static class ExchangeApp
 
         services.AddHttpClient(VivoKeyHttp.ClientName);
         services.AddSingleton<VivoKeyDiscovery>();
+        if (exchange.RunJobs || exchange.ServeApi)
+        {
+            // Before every other hosted service, the HTTP server included: VivoKey must offer what sign-in and challenges need.
+            services.AddHostedService<VivoKeyStartupCheck>();
+        }
+
         services.AddSingleton<ChallengeKeys>();
         services.AddSingleton<ValidationApiClient>();
         services.AddScoped<MemberTokens>();
@@ -184,6 +190,8 @@ public static class ExchangeApp
         }
 
         Infrastructure.CrashPoints.Validate(exchange, app.Environment);
+        StartupRefusedException.ThrowIf(VivoKeyStartupCheck.SettingProblem(app.Services.GetRequiredService<IOptions<VivoKeyOptions>>().Value));
+
         // The key is loaded now (where jobs run), not at the first signature: a missing keystore or a wrong password stops
         // start-up. An API-only instance checks its Ethereum:HotWalletAddress instead; the command-line tools, at first use.
         if (exchange.RunJobs || exchange.ServeApi)

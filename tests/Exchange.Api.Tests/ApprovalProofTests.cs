@@ -64,6 +64,7 @@ public sealed class ApprovalProofTests(ExchangeFixture system) : IClassFixture<E
     [Theory]
     [InlineData("UPDATE challenges SET message = 'Withdraw 1 ETH to 0x000000000000…000000000000' WHERE request_id = '{0}'", "may not change what it showed")]
     [InlineData("UPDATE challenges SET member_id = gen_random_uuid() WHERE request_id = '{0}'", "may not change what it showed")]
+    [InlineData("UPDATE challenges SET id_hash = sha256(id_hash) WHERE request_id = '{0}'", "may change its id only while open")]
     [InlineData("UPDATE challenges SET outcome = 'declined' WHERE request_id = '{0}'", "has ended")]
     [InlineData("UPDATE challenges SET approval_proof = NULL WHERE request_id = '{0}'", "has ended")]
     [InlineData("UPDATE journal_entries SET held_delta = held_delta * 10 WHERE request_id = '{0}'", "the journal is append-only")]

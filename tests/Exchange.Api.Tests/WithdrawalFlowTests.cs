@@ -63,16 +63,37 @@ public sealed class WithdrawalFlowTests(ExchangeFixture system) : IClassFixture<
     }
 
     [Fact]
-    public async Task A_tap_after_the_members_token_expired_ends_as_token_expired_and_releases_the_funds()
+    public async Task A_tap_after_the_members_access_token_expired_is_issued_again_with_a_refreshed_token_and_approves()
     {
         var (trader, id, destination, vivoId) = await PendingWithdrawalAsync("3");
+        var signedIn = await system.StoredTokensAsync(trader.Subject);
         using (var expire = await system.Simulator.PostAsync($"/simulator/members/{trader.Subject}/expire-tokens", null))
         {
             expire.EnsureSuccessStatusCode();
         }
 
+        // VivoKey answers the tap token-expired; the refresh token still works, so the member is asked again, not locked out.
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync(vivoId));
+        var again = await system.NewPendingChallengeAsync(trader.Subject, vivoId);
+        Assert.Equal(signedIn.Generation + 1, (await system.StoredTokensAsync(trader.Subject)).Generation);
+        Assert.Equal(1, await system.CountAsync($"withdrawal:{id}", "challenge.reissued"));
 
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(VivoKeyQueries.VivoId(again)));
+        await trader.WaitForWithdrawalAsync(id, "confirmed");
+        Assert.Equal(3 * ExchangeFixture.Ether, await system.Anvil.GetBalanceAsync(destination));
+    }
+
+    [Fact]
+    public async Task A_tap_after_the_member_revoked_the_exchange_ends_as_token_expired_and_releases_the_funds()
+    {
+        var (trader, id, destination, vivoId) = await PendingWithdrawalAsync("3");
+        using (var revoke = await system.Simulator.PostAsync($"/simulator/members/{trader.Subject}/revoke-tokens", null))
+        {
+            revoke.EnsureSuccessStatusCode();
+        }
+
+        // Token-expired, and no refresh can be had: the request ends and the member must sign in again.
+        Assert.Equal(HttpStatusCode.OK, await system.TapAsync(vivoId));
         await trader.WaitForWithdrawalAsync(id, "token_expired");
         await AssertReleasedAsync(trader, destination);
 

@@ -57,7 +57,26 @@ public sealed class Challenge
     /// </summary>
     public byte[]? SealedId { get; private set; }
 
+    /// <summary>The vivo_id of the callback that decided, or else the first VivoKey gave for the live id.</summary>
     public string? VivoId { get; private set; }
+
+    /// <summary>
+    /// Every vivo_id VivoKey gave for the live id: a resent id may open a second challenge on the member's phone
+    /// when VivoKey does not de-duplicate ids. The first callback for any of them decides.
+    /// </summary>
+    public List<string> VivoIds { get; private set; } = [];
+
+    /// <summary>POSTs of the live id whose answer never came: each may have opened a challenge whose vivo_id we never saw.</summary>
+    public int UnansweredSends { get; private set; }
+
+    /// <summary>The generation of the member's tokens (MemberToken.Generation) the last accepted POST used.</summary>
+    public int? TokenGeneration { get; private set; }
+
+    /// <summary>Set by a re-issue: VivoKey called that generation expired, so the next send must not use it again.</summary>
+    public int? RejectedTokenGeneration { get; private set; }
+
+    /// <summary>How often the challenge was issued again under a new id (a token-expired callback for a replaced token).</summary>
+    public int Reissues { get; private set; }
     public string Message { get; private set; } = "";
     public DateTimeOffset CreatedAt { get; private set; }
     public DateTimeOffset Deadline { get; private set; }
@@ -81,15 +100,70 @@ public sealed class Challenge
     public bool IsEnded => State == ChallengeState.Ended;
 
     /// <summary>VivoKey answered accepted: true. A callback may already have ended the challenge; the vivo_id is kept either way.</summary>
-    public void RecordAccepted(string? vivoId)
+    public void RecordAccepted(string? vivoId, int? tokenGeneration = null)
     {
         VivoId ??= vivoId;
+        if (vivoId is not null && !VivoIds.Contains(vivoId))
+        {
+            VivoIds.Add(vivoId);
+        }
+
+        TokenGeneration = tokenGeneration ?? TokenGeneration;
         NextSendAt = null;
         SealedId = null;
         if (State == ChallengeState.Sending)
         {
             State = ChallengeState.Accepted;
         }
+    }
+
+    /// <summary>
+    /// Whether a callback naming <paramref name="vivoId"/> may be for the live id: one VivoKey gave us, or any while
+    /// none was given, or one a POST whose answer was lost may have opened.
+    /// </summary>
+    public bool MayCarry(string? vivoId) =>
+        VivoIds.Count == 0 || vivoId is null || VivoIds.Contains(vivoId) || UnansweredSends > 0;
+
+    /// <summary>The callback that decides names its vivo_id: that one is recorded as the deciding one.</summary>
+    public void RecordDecidingCallback(string? vivoId)
+    {
+        if (vivoId is null)
+        {
+            return;
+        }
+
+        VivoId = vivoId;
+        if (!VivoIds.Contains(vivoId))
+        {
+            VivoIds.Add(vivoId);
+        }
+    }
+
+    /// <summary>A POST of the live id got no answer: VivoKey may have opened a challenge we will only know by its callback.</summary>
+    public void RecordUnansweredSend() => UnansweredSends++;
+
+    /// <summary>
+    /// Issues the challenge again under a new id, its deadline unchanged: VivoKey called the token of the last POST
+    /// expired, and the member has a newer one. The old id is dead from now on (the caller retires its hash).
+    /// </summary>
+    public bool Reissue(byte[] idHash, byte[] sealedId, DateTimeOffset at)
+    {
+        if (State == ChallengeState.Ended)
+        {
+            return false;
+        }
+
+        IdHash = idHash;
+        SealedId = sealedId;
+        RejectedTokenGeneration = TokenGeneration;
+        TokenGeneration = null;
+        VivoId = null;
+        VivoIds = [];
+        UnansweredSends = 0;
+        Reissues++;
+        State = ChallengeState.Sending;
+        NextSendAt = at;
+        return true;
     }
 
     public void RecordSendFailure(string error, DateTimeOffset? nextAttemptAt)

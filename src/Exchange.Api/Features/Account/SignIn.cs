@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text;
 using Exchange.Api.Common;
 using Exchange.Api.Infrastructure.Persistence;
 using Exchange.Api.Infrastructure.VivoKey;
@@ -10,6 +11,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Exchange.Api.Features.Account;
 
@@ -90,8 +92,15 @@ public static class SignIn
         oidc.ClaimActions.Remove(ExchangeClaims.Name);
         oidc.ClaimActions.Remove(ExchangeClaims.Email);
         oidc.SaveTokens = false;
-        // RS256 only: accepting HS256 too would invite algorithm confusion.
-        oidc.TokenValidationParameters.ValidAlgorithms = ["RS256"];
+        // Exactly one algorithm (VivoKey:IdTokenAlgorithm), never "none": accepting both would invite algorithm confusion.
+        // HS256 is keyed with our client secret alone, never a JWKS key; RS256 takes only the JWKS keys.
+        oidc.TokenValidationParameters.ValidAlgorithms = [vivoKey.IdTokenAlgorithm];
+        oidc.TokenValidationParameters.RequireSignedTokens = true;
+        if (vivoKey.IdTokenAlgorithm == VivoKeyOptions.Hs256)
+        {
+            var secret = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(vivoKey.ClientSecret));
+            oidc.TokenValidationParameters.IssuerSigningKeyResolver = (_, _, _, _) => [secret];
+        }
         oidc.TokenValidationParameters.NameClaimType = ExchangeClaims.Name;
         oidc.TokenValidationParameters.RoleClaimType = ExchangeClaims.Role;
         if (!oidc.RequireHttpsMetadata)

@@ -34,7 +34,13 @@ public static class ApplyVivoKeyCallback
         /// <summary>The id carries no valid MAC: not one we issued. Audited by the endpoint, rate-limited.</summary>
         Forged,
         VivoIdMismatch,
+        /// <summary>The id was replaced by a newer one (the challenge was issued again): changes nothing.</summary>
+        RetiredId,
+        /// <summary>Another of the challenges VivoKey opened for this id already decided: changes nothing.</summary>
+        AlreadyDecided,
     }
+
+
 
     public sealed class Handler(
         ExchangeDbContext db,
@@ -42,6 +48,7 @@ public static class ApplyVivoKeyCallback
         RequestOutcomes outcomes,
         LedgerPostings ledger,
         MemberTokens tokens,
+        ChallengeIssuer issuer,
         JobScheduler jobs,
         Operations.OperatorActionExecution operatorActions,
         Infrastructure.CrashPoints crash,
@@ -82,15 +89,30 @@ public static class ApplyVivoKeyCallback
             var challenge = await db.LockChallengeByIdHashAsync(idHash, cancellationToken);
             if (challenge is null)
             {
+                var retired = await db.RetiredChallengeIds.AsNoTracking().SingleOrDefaultAsync(r => r.IdHash == idHash, cancellationToken);
+                if (retired is not null)
+                {
+                    db.Audit("callback.retired_id", $"challenge:{retired.ChallengeId}", new { retiredAt = retired.RetiredAt, reason = retired.Reason, received = Received(command) }, now);
+                    return Outcome.RetiredId;
+                }
+
                 db.Audit("callback.unknown_id", "vivokey:callback", Received(command), now);
                 return Outcome.UnknownId;
             }
 
             LogFields.NameRequest(challenge.RequestKind, challenge.RequestId);
             var subject = $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}";
-            if (challenge.VivoId is not null && command.VivoId != challenge.VivoId)
+            if (challenge.IsEnded && challenge.Outcome is not null && challenge.VivoId is not null && command.VivoId is not null && command.VivoId != challenge.VivoId
+                && (challenge.VivoIds.Contains(command.VivoId) || challenge.UnansweredSends > 0))
             {
-                db.Audit("callback.vivo_id_mismatch", subject, new { expected = challenge.VivoId, received = Received(command) }, now);
+                // VivoKey opened more than one challenge for this id; the first callback decided.
+                db.Audit("callback.already_decided", subject, new { decidedBy = challenge.VivoId, challengeOutcome = challenge.Outcome, received = Received(command) }, now);
+                return Outcome.AlreadyDecided;
+            }
+
+            if (!challenge.MayCarry(command.VivoId))
+            {
+                db.Audit("callback.vivo_id_mismatch", subject, new { expected = challenge.VivoIds, received = Received(command) }, now);
                 return Outcome.VivoIdMismatch;
             }
 
@@ -100,6 +122,17 @@ public static class ApplyVivoKeyCallback
                 return Outcome.AlreadyEnded;
             }
 
+            if (command.VivoId is not null && !challenge.VivoIds.Contains(command.VivoId) && challenge.VivoIds.Count > 0)
+            {
+                db.Audit("callback.unrecorded_vivo_id", subject, new { recorded = challenge.VivoIds, unansweredSends = challenge.UnansweredSends, received = Received(command) }, now);
+            }
+
+            if (!command.Success && command.Error == "token-expired" && await issuer.TryReissueAsync(challenge, subject, cancellationToken))
+            {
+                return Outcome.Applied;
+            }
+
+            challenge.RecordDecidingCallback(command.VivoId);
             if (challenge.RequestKind == Domain.Common.RequestKind.OperatorAction)
             {
                 // The operator's own tap on an action of theirs: nothing happened until now.
@@ -187,11 +220,13 @@ public static class ApplyVivoKeyCallback
                 Outcome.Applied => Results.Ok(new { applied = true }),
                 Outcome.AlreadyEnded => Results.Ok(new { applied = false, reason = "The challenge had already ended; nothing changed." }),
                 Outcome.UnknownId or Outcome.Forged => Results.Problem(statusCode: 404, title: "No challenge has that id."),
+                Outcome.RetiredId => Results.Problem(statusCode: 409, title: "That challenge id was replaced by a newer one; nothing changed."),
+                Outcome.AlreadyDecided => Results.Problem(statusCode: 409, title: "Another challenge VivoKey opened for this id already decided; nothing changed."),
                 _ => Results.Problem(statusCode: 409, title: "vivo_id does not match the one VivoKey gave for this challenge."),
             };
         }).AllowAnonymous()
             .WithTags("VivoKey").WithSummary("VivoKey's Validation API callback")
-            .WithDescription("200 when applied, a repeat, or late (changes nothing); 404 for an `id` never issued; 409 when `vivo_id` contradicts ours; 400 for another shape. All audited.")
+            .WithDescription("200 when applied, a repeat, or late (changes nothing); 404 for an `id` never issued; 409 when `vivo_id` contradicts ours, when the `id` was replaced by a newer one, or when another challenge opened for the same `id` already decided; 400 for another shape. All audited.")
             .WithCallbackBodyAndAnswers();
 
     /// <summary>Strict parse: a JSON object with a boolean success and a string id; the rest optional strings.</summary>

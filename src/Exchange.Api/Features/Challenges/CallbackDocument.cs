@@ -14,7 +14,7 @@ public static class CallbackDocument
         .WithRequestBody(Body)
         .WithResponse(StatusCodes.Status200OK, "Applied, a repeat, or late")
         .WithResponse(StatusCodes.Status404NotFound, "An id we never issued")
-        .WithResponse(StatusCodes.Status409Conflict, "vivo_id contradicts the one we hold")
+        .WithResponse(StatusCodes.Status409Conflict, "vivo_id contradicts the ones we hold, the id was replaced by a newer one, or another challenge for the id already decided")
         .WithResponse(StatusCodes.Status400BadRequest, "Not the documented shape");
 
     private static OpenApiRequestBody Body() => new()

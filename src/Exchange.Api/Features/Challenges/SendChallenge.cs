@@ -13,8 +13,9 @@ namespace Exchange.Api.Features.Challenges;
 
 /// <summary>
 /// Sends a challenge to VivoKey's Validation API with the member's access token (refreshed first
-/// if it would expire before the deadline). Network errors and 5xx are retried with backoff until
-/// the deadline, then the request fails and its funds are released. Safe to run twice: the same id
+/// if it would expire before the deadline). Network errors, 408, 429 and 5xx are retried with backoff until
+/// the deadline, then the request fails and its funds are released. A 401 or 403 (whatever its body) is the
+/// token: one refresh and one resend, then the request ends token_expired. Any other refusal ends it at once. Safe to run twice: the same id
 /// is sent, and VivoKey's "duplicate-id" answer means an earlier send got through.
 /// The dispatcher runs it the moment the request commits; Hangfire runs the retries.
 /// </summary>
@@ -52,8 +53,8 @@ public sealed class SendChallenge(
             return;
         }
 
-        var accessToken = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, forceRefresh: false, cancellationToken);
-        if (accessToken is null)
+        var access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, challenge.RejectedTokenGeneration, cancellationToken);
+        if (access is null)
         {
             await EndAsync(challengeId, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken);
             return;
@@ -61,12 +62,14 @@ public sealed class SendChallenge(
 
         var id = keys.Open(challenge.SealedId);
         var timeout = (int)Math.Clamp(Math.Floor((challenge.Deadline - now).TotalSeconds), MinVivoKeyTimeout, MaxVivoKeyTimeout);
-        var result = await validation.SendAsync(accessToken, id, challenge.Message, timeout, cancellationToken);
-        if (result is { Answer: ValidationAnswer.Refused, Error: "token-expired" or "invalid-token" })
+        var result = await validation.SendAsync(access.AccessToken, id, challenge.Message, timeout, cancellationToken);
+        if (result.Answer == ValidationAnswer.TokenRejected)
         {
-            // Our clock said the token was good; VivoKey disagrees. One forced refresh, then give up.
-            accessToken = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, forceRefresh: true, cancellationToken);
-            result = accessToken is null ? result : await validation.SendAsync(accessToken, id, challenge.Message, timeout, cancellationToken);
+            // Our clock said the token was good; VivoKey disagrees (by status or by body). One refresh, unless another
+            // send already refreshed, and one resend; then the member must sign in again.
+            logger.LogInformation("VivoKey rejected the member's token ({Status} {Error}); refreshing once", result.Status, result.Error);
+            access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, access.Generation, cancellationToken);
+            result = access is null ? result : await validation.SendAsync(access.AccessToken, id, challenge.Message, timeout, cancellationToken);
         }
 
         if (result.Answer == ValidationAnswer.Accepted)
@@ -77,19 +80,19 @@ public sealed class SendChallenge(
         switch (result.Answer)
         {
             case ValidationAnswer.Accepted:
-                await RecordAcceptedAsync(challengeId, result.VivoId, cancellationToken);
+                await RecordAcceptedAsync(challengeId, result.VivoId, access!.Generation, cancellationToken);
                 break;
             case ValidationAnswer.Refused when result.Error == "duplicate-id":
                 // An earlier POST with this id went through but its answer was lost: wait for the callback.
-                await RecordAcceptedAsync(challengeId, null, cancellationToken);
+                await RecordAcceptedAsync(challengeId, null, access!.Generation, cancellationToken);
                 break;
-            // The token expired, or VivoKey no longer knows it (revoked): the member must sign in again.
-            case ValidationAnswer.Refused when result.Error is "token-expired" or "invalid-token":
+            // Refused even after a refresh, or no refresh to be had: the member must sign in again.
+            case ValidationAnswer.TokenRejected:
                 await tokens.MarkUnusableAsync(challenge.MemberId, cancellationToken);
-                await EndAsync(challengeId, RequestStatus.TokenExpired, result.Message ?? "The member's VivoKey token has expired.", cancellationToken);
+                await EndAsync(challengeId, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken, result);
                 break;
             case ValidationAnswer.Refused:
-                await EndAsync(challengeId, RequestStatus.Rejected, $"VivoKey refused the challenge: {result.Error} {result.Message}".Trim(), cancellationToken);
+                await EndAsync(challengeId, RequestStatus.Rejected, $"VivoKey refused the challenge: {result.Error} {result.Message}".Trim(), cancellationToken, result);
                 break;
             default:
                 await RetryLaterAsync(challengeId, $"{result.Error}: {result.Message}", cancellationToken);
@@ -97,11 +100,11 @@ public sealed class SendChallenge(
         }
     }
 
-    private Task RecordAcceptedAsync(Guid challengeId, string? vivoId, CancellationToken cancellationToken) =>
+    private Task RecordAcceptedAsync(Guid challengeId, string? vivoId, int tokenGeneration, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async () =>
         {
             var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
-            challenge.RecordAccepted(vivoId);
+            challenge.RecordAccepted(vivoId, tokenGeneration);
             challenge.RecordSendAttempt();
             db.Audit("challenge.accepted", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
             db.WhenCommitted(() => logger.LogDebug("VivoKey accepted the challenge (vivo_id {VivoId}) after {Attempts} attempts", vivoId, challenge.SendAttempts));
@@ -128,6 +131,8 @@ public sealed class SendChallenge(
             }
 
             challenge.RecordSendFailure(error, next);
+            // The POST may have reached VivoKey and opened a challenge whose vivo_id only its callback will tell.
+            challenge.RecordUnansweredSend();
             db.Audit("challenge.send_failed", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}", new { error, attempt = challenge.SendAttempts, nextAttemptAt = next }, now);
             return wait;
         }, cancellationToken);
@@ -139,10 +144,17 @@ public sealed class SendChallenge(
         }
     }
 
-    private Task EndAsync(Guid challengeId, RequestStatus outcome, string error, CancellationToken cancellationToken) =>
+    /// <summary>Ends the request; a refusal's status and body go to the audit trail for the operator.</summary>
+    private Task EndAsync(Guid challengeId, RequestStatus outcome, string error, CancellationToken cancellationToken, ValidationResult? refusal = null) =>
         db.InTransactionAsync(async () =>
         {
             var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
+            if (refusal is not null && !challenge.IsEnded)
+            {
+                db.Audit("challenge.refused", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}",
+                    new { status = refusal.Status, error = refusal.Error, message = refusal.Message, body = refusal.Body }, clock.GetUtcNow());
+            }
+
             await EndWithinAsync(challenge, outcome, error, cancellationToken);
         }, cancellationToken);
 

@@ -43,8 +43,27 @@ public sealed class MemberToken
     /// <summary>Set when VivoKey says the token expired and no refresh helped: the member must sign in again.</summary>
     public bool Unusable { get; set; }
 
+    /// <summary>
+    /// Counts the access tokens this row has held: one more at each sign-in and each refresh. A challenge records the
+    /// generation its POST used, so a token-expired answer for an older one is known to be about a replaced token.
+    /// </summary>
+    public int Generation { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
     public uint Version { get; set; }
+}
+
+/// <summary>
+/// An id a challenge was sent under and is no longer: it was issued again under a new one. A callback for it changes
+/// nothing, is answered 409 and audited.
+/// </summary>
+public sealed class RetiredChallengeId
+{
+    /// <summary>SHA-256 of the id, as <c>challenges.id_hash</c> held it.</summary>
+    public byte[] IdHash { get; set; } = [];
+    public Guid ChallengeId { get; set; }
+    public DateTimeOffset RetiredAt { get; set; }
+    public string Reason { get; set; } = "";
 }
 
 /// <summary>The hot wallet's next nonce. Allocated under a row lock, never taken from the chain's word.</summary>

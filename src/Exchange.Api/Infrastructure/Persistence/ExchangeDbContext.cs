@@ -39,6 +39,7 @@ public sealed class ExchangeDbContext : DbContext, IDataProtectionKeyContext
     public DbSet<WithdrawalTransaction> WithdrawalTransactions => Set<WithdrawalTransaction>();
     public DbSet<Transfer> Transfers => Set<Transfer>();
     public DbSet<Challenge> Challenges => Set<Challenge>();
+    public DbSet<RetiredChallengeId> RetiredChallengeIds => Set<RetiredChallengeId>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<HotWalletState> HotWallets => Set<HotWalletState>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();

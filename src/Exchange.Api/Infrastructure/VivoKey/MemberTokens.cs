@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using Exchange.Api.Infrastructure.Persistence;
 using Microsoft.AspNetCore.DataProtection;
@@ -23,6 +21,10 @@ public sealed class MemberTokens(
 {
     private readonly IDataProtector _protector = protection.CreateProtector("Exchange.VivoKey.MemberTokens");
 
+    /// <summary>
+    /// A sign-in's tokens replace the member's whole set, the refresh token too: one from an earlier grant may have
+    /// been revoked by this one, and a provider that issues none this time gives the member none to rely on.
+    /// </summary>
     public async Task StoreAsync(Guid memberId, string accessToken, string? refreshToken, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         var row = await db.MemberTokens.SingleOrDefaultAsync(t => t.MemberId == memberId, cancellationToken);
@@ -33,19 +35,37 @@ public sealed class MemberTokens(
         }
 
         row.ProtectedAccessToken = _protector.Protect(accessToken);
-        row.ProtectedRefreshToken = refreshToken is null ? row.ProtectedRefreshToken : _protector.Protect(refreshToken);
+        row.ProtectedRefreshToken = refreshToken is null ? null : _protector.Protect(refreshToken);
         row.AccessTokenExpiresAt = expiresAt;
         row.Unusable = false;
+        row.Generation++;
         row.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
     }
 
     /// <summary>
+    /// Whether a challenge sent now could be answered: the member has a token that lasts until
+    /// <paramref name="mustLastUntil"/>, or a refresh token to get one. A member without either signs in
+    /// again before any funds are held for them.
+    /// </summary>
+    public Task<bool> CanChallengeAsync(Guid memberId, DateTimeOffset mustLastUntil, CancellationToken cancellationToken) =>
+        db.MemberTokens.AnyAsync(
+            t => t.MemberId == memberId && !t.Unusable && (t.ProtectedRefreshToken != null || t.AccessTokenExpiresAt > mustLastUntil),
+            cancellationToken);
+
+    /// <summary>The generation of the member's current token, or null when they have none that works.</summary>
+    public Task<int?> CurrentGenerationAsync(Guid memberId, CancellationToken cancellationToken) =>
+        db.MemberTokens.Where(t => t.MemberId == memberId && !t.Unusable).Select(t => (int?)t.Generation).SingleOrDefaultAsync(cancellationToken);
+
+    /// <summary>
     /// An access token that stays valid until <paramref name="mustLastUntil"/>, refreshing first if
-    /// needed (VivoKey's tokens live an hour, a challenge up to a day). Null when the member must
+    /// needed (VivoKey's tokens live an hour, a challenge up to a day). With <paramref name="rejectedGeneration"/>,
+    /// VivoKey refused that generation: a newer one is used if another send refreshed meanwhile, else one refresh.
+    /// Refreshes are serialised per member by the row's lock: a provider that revokes the previous tokens at each
+    /// refresh must not see two refreshes race, each revoking what the other just got. Null when the member must
     /// sign in again.
     /// </summary>
-    public async Task<string?> GetAccessTokenAsync(Guid memberId, DateTimeOffset mustLastUntil, bool forceRefresh, CancellationToken cancellationToken)
+    public async Task<MemberAccess?> GetAccessTokenAsync(Guid memberId, DateTimeOffset mustLastUntil, int? rejectedGeneration, CancellationToken cancellationToken)
     {
         var current = await db.MemberTokens.AsNoTracking().SingleOrDefaultAsync(t => t.MemberId == memberId, cancellationToken);
         if (current is null || current.Unusable)
@@ -53,22 +73,22 @@ public sealed class MemberTokens(
             return null;
         }
 
-        if (!forceRefresh && current.AccessTokenExpiresAt > mustLastUntil)
+        if (current.Generation != rejectedGeneration && current.AccessTokenExpiresAt > mustLastUntil)
         {
-            return _protector.Unprotect(current.ProtectedAccessToken);
+            return new(_protector.Unprotect(current.ProtectedAccessToken), current.Generation);
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var row = await db.LockMemberTokenAsync(memberId, cancellationToken);
 
-        // Another instance may have refreshed while this one waited for the lock.
-        if (row.UpdatedAt > current.UpdatedAt && row.AccessTokenExpiresAt > mustLastUntil && !row.Unusable)
+        // Another send refreshed while this one waited for the lock: its token is the one to use.
+        if (!row.Unusable && row.Generation != current.Generation && row.Generation != rejectedGeneration && row.AccessTokenExpiresAt > mustLastUntil)
         {
             await transaction.CommitAsync(cancellationToken);
-            return _protector.Unprotect(row.ProtectedAccessToken);
+            return new(_protector.Unprotect(row.ProtectedAccessToken), row.Generation);
         }
 
-        var refreshed = row.ProtectedRefreshToken is null ? null : await RefreshAsync(_protector.Unprotect(row.ProtectedRefreshToken), cancellationToken);
+        var refreshed = row.ProtectedRefreshToken is null || row.Unusable ? null : await RefreshAsync(_protector.Unprotect(row.ProtectedRefreshToken), cancellationToken);
         if (refreshed is null)
         {
             row.Unusable = true;
@@ -85,10 +105,11 @@ public sealed class MemberTokens(
         }
 
         row.AccessTokenExpiresAt = refreshed.Value.ExpiresAt;
+        row.Generation++;
         row.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return refreshed.Value.AccessToken;
+        return new(refreshed.Value.AccessToken, row.Generation);
     }
 
     /// <summary>VivoKey said the member's token expired: no challenge is sent for them until they sign in again.</summary>
@@ -105,10 +126,12 @@ public sealed class MemberTokens(
             {
                 ["grant_type"] = "refresh_token",
                 ["refresh_token"] = refreshToken,
+                // client_secret_post, as the sign-in's code redemption authenticates: the one method start-up checks
+                // the discovery document for (VivoKeyDiscovery).
+                ["client_id"] = settings.ClientId,
+                ["client_secret"] = settings.ClientSecret,
             }),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue(
-            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(settings.ClientId)}:{Uri.EscapeDataString(settings.ClientSecret)}")));
         using var response = await http.CreateClient(VivoKeyHttp.ClientName).SendAsync(request, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
@@ -126,3 +149,6 @@ public sealed class MemberTokens(
             clock.GetUtcNow().AddSeconds(expiresIn));
     }
 }
+
+/// <summary>An access token and the generation of the member's tokens it belongs to.</summary>
+public sealed record MemberAccess(string AccessToken, int Generation);

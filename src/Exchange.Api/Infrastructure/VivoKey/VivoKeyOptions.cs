@@ -35,6 +35,15 @@ public sealed class VivoKeyOptions
     /// </summary>
     public string ChallengeKey { get; set; } = DevelopmentChallengeKey;
 
+    public const string Rs256 = "RS256";
+    public const string Hs256 = "HS256";
+
+    /// <summary>
+    /// How VivoKey signs ID tokens, exactly one accepted at a time: RS256 (the default) with the keys of its JWKS, or
+    /// HS256 keyed with <see cref="ClientSecret"/> alone, as django-oidc-provider does per client. Never "none".
+    /// </summary>
+    public string IdTokenAlgorithm { get; set; } = Rs256;
+
     /// <summary>Seconds a single Validation API POST may take before it is retried.</summary>
     public int RequestTimeoutSeconds { get; set; } = 10;
 }

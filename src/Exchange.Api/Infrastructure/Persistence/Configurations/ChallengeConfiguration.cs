@@ -23,6 +23,7 @@ public sealed class ChallengeConfiguration : IEntityTypeConfiguration<Challenge>
         e.Property(c => c.RequestKind).HasConversion(ApprovalRequestColumns.Kind).HasMaxLength(16);
         e.Property(c => c.Outcome).HasMaxLength(32);
         e.Property(c => c.VivoId).HasMaxLength(256);
+        e.Property(c => c.VivoIds).HasColumnType("text[]");
         e.Property(c => c.Message).HasMaxLength(64);
         e.Property(c => c.Version).IsRowVersion();
         e.Ignore(c => c.IsEnded);
