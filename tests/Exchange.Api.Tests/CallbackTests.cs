@@ -113,6 +113,9 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
         Assert.Empty(await TransactionsAsync(id));
     }
 
+    /// <summary>257 characters: longer than any vivo_id the exchange stores.</summary>
+    private const string LongVivoId = "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv";
+
     [Theory]
     [InlineData("not json")]
     [InlineData("[]")]
@@ -121,6 +124,7 @@ public sealed class CallbackTests(ExchangeFixture system) : IClassFixture<Exchan
     [InlineData("{\"id\":\"x\",\"vivo_id\":\"y\"}")]
     [InlineData("{\"success\":false,\"id\":\"x\",\"vivo_id\":\"y\"}")]
     [InlineData("{\"success\":true,\"id\":42}")]
+    [InlineData("{\"success\":true,\"id\":\"x\",\"vivo_id\":\"" + LongVivoId + "\"}")]
     public async Task A_body_that_is_not_the_documented_shape_gets_400(string raw)
     {
         var before = await CallbackActionsAsync();

@@ -10,7 +10,12 @@ public sealed class OperationsFixture : ExchangeFixture
     public const string Operator = "operator-1";
     public const string Officer = "vk-ops-compliance";
 
-    protected override void Configure(IDictionary<string, string?> exchange) => exchange["Roles:Compliance:0"] = Officer;
+    protected override void Configure(IDictionary<string, string?> exchange)
+    {
+        exchange["Roles:Compliance:0"] = Officer;
+        // A challenge VivoKey keeps refusing backs off to a retry every 30 s: five minutes leave room for several.
+        exchange["VivoKey:ChallengeTimeoutSeconds"] = "300";
+    }
 }
 
 /// <summary>The operator's view of stuck requests, and actions that take effect only once the operator taps.</summary>
@@ -110,12 +115,18 @@ public sealed class OperatorActionTests(OperationsFixture system) : IClassFixtur
         Assert.Contains("retry-send", item["actions"]!.AsArray().Select(a => a!.GetValue<string>()));
 
         var action = await RequestActionAsync(ops, "retry-send", withdrawal, "VivoKey is back");
-        (await system.Simulator.DeleteAsync("/simulator/faults")).EnsureSuccessStatusCode();
         var opsChallenge = await OperatorsChallengeAsync(action);
+        // The fault stays until the action is carried out: with VivoKey answering again before the tap, the exchange's
+        // own next retry could get the challenge through first, leaving the operator nothing to do.
+        var failedBefore = await system.CountAsync($"withdrawal:{withdrawal}", "challenge.send_failed");
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync(opsChallenge["vivo_id"]!.GetValue<string>()));
         await WaitForActionAsync(ops, action["id"]!.GetValue<Guid>(), "executed");
+        // Carried out at once: another send, refused by the fault still in force.
+        await Poll.UntilAsync(() => system.CountAsync($"withdrawal:{withdrawal}", "challenge.send_failed"), n => n > failedBefore, "the operator's send");
+        (await system.Simulator.DeleteAsync("/simulator/faults")).EnsureSuccessStatusCode();
 
-        var challenge = await system.PendingChallengeAsync(trader.Subject);
+        // The next retry, at most 30 s on, gets through.
+        var challenge = await system.PendingChallengeAsync(trader.Subject, seconds: 90);
         Assert.Equal(HttpStatusCode.OK, await system.TapAsync(challenge["vivo_id"]!.GetValue<string>()));
         await trader.WaitForWithdrawalAsync(withdrawal, "confirmed");
     }

@@ -91,8 +91,11 @@ namespace Exchange.Migrations.Migrations
                         RAISE EXCEPTION 'evidence: the challenge % may not change what it showed, or for whom', OLD.id
                             USING ERRCODE = 'integrity_constraint_violation';
                     END IF;
+                    -- ...and never to a hash retired before: a retired id (the member may tap it yet) must not come to
+                    -- approve another challenge.
                     IF NEW.id_hash IS DISTINCT FROM OLD.id_hash AND (OLD.state = 'Ended' OR NOT EXISTS (
-                        SELECT 1 FROM retired_challenge_ids r WHERE r.id_hash = OLD.id_hash AND r.challenge_id = OLD.id)) THEN
+                        SELECT 1 FROM retired_challenge_ids r WHERE r.id_hash = OLD.id_hash AND r.challenge_id = OLD.id)
+                        OR EXISTS (SELECT 1 FROM retired_challenge_ids r WHERE r.id_hash = NEW.id_hash)) THEN
                         RAISE EXCEPTION 'evidence: the challenge % may change its id only while open, the old one retired first', OLD.id
                             USING ERRCODE = 'integrity_constraint_violation';
                     END IF;

@@ -10,6 +10,10 @@ public sealed class RefreshRevokesPreviousFixture : ExchangeFixture
 {
     protected override void ConfigureSimulator(IDictionary<string, string?> simulator) =>
         simulator["Simulator:RefreshRevokesPrevious"] = "true";
+
+    /// <summary>Five minutes to tap: a challenge is issued again only with VivoKey's shortest timeout (30 s) still ahead.</summary>
+    protected override void Configure(IDictionary<string, string?> exchange) =>
+        exchange["VivoKey:ChallengeTimeoutSeconds"] = "300";
 }
 
 public sealed class RefreshRevokesPreviousTests(RefreshRevokesPreviousFixture system) : IClassFixture<RefreshRevokesPreviousFixture>

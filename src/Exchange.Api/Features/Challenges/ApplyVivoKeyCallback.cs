@@ -127,15 +127,10 @@ public static class ApplyVivoKeyCallback
                 db.Audit("callback.unrecorded_vivo_id", subject, new { recorded = challenge.VivoIds, unansweredSends = challenge.UnansweredSends, received = Received(command) }, now);
             }
 
-            if (!command.Success && command.Error == "token-expired" && await issuer.TryReissueAsync(challenge, subject, cancellationToken))
-            {
-                return Outcome.Applied;
-            }
-
-            challenge.RecordDecidingCallback(command.VivoId);
             if (challenge.RequestKind == Domain.Common.RequestKind.OperatorAction)
             {
                 // The operator's own tap on an action of theirs: nothing happened until now.
+                challenge.RecordDecidingCallback(command.VivoId);
                 await operatorActions.ApplyAsync(challenge, command.Success, command.Error, command.VivoId, cancellationToken);
                 return Outcome.Applied;
             }
@@ -148,6 +143,12 @@ public static class ApplyVivoKeyCallback
                 return Outcome.AlreadyEnded;
             }
 
+            if (!command.Success && command.Error == "token-expired" && await issuer.TryReissueAsync(challenge, subject, cancellationToken))
+            {
+                return Outcome.Applied;
+            }
+
+            challenge.RecordDecidingCallback(command.VivoId);
             var status = Challenge.StatusFor(command.Success, command.Error);
             if (status != RequestStatus.Approved)
             {
@@ -155,7 +156,7 @@ public static class ApplyVivoKeyCallback
                 challenge.RecordAccepted(command.VivoId);
                 if (status == RequestStatus.TokenExpired)
                 {
-                    await tokens.MarkUnusableAsync(request.MemberId, cancellationToken);
+                    await tokens.MarkUnusableAsync(request.MemberId, challenge.TokenGeneration, cancellationToken);
                 }
 
                 return Outcome.Applied;
@@ -268,6 +269,12 @@ public static class ApplyVivoKeyCallback
             } : null;
 
             var vivoId = root.TryGetProperty("vivo_id", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetRawText() : Optional("vivo_id");
+            if (vivoId is { Length: > 256 })
+            {
+                // Longer than any vivo_id we store: not VivoKey's.
+                return null;
+            }
+
             var command = new Command(success.GetBoolean(), id.GetString()!, vivoId, Optional("error"), Optional("message"));
             return command.Success || command.Error is not null ? command : null;
         }

@@ -55,8 +55,11 @@ public sealed class ChallengeIssuer(
     /// <summary>How often one challenge is issued again for a token-expired callback before the member must sign in.</summary>
     public const int MaxReissues = 3;
 
-    /// <summary>The least time before the deadline worth issuing a challenge again for.</summary>
-    private static readonly TimeSpan ReissueMargin = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// The least time before the deadline worth issuing a challenge again for: VivoKey's shortest timeout, so the
+    /// member's phone never shows a challenge that outlives ours.
+    /// </summary>
+    private static readonly TimeSpan ReissueMargin = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// A token-expired callback for a challenge that still has time: the token its POST used was replaced (a
@@ -67,7 +70,7 @@ public sealed class ChallengeIssuer(
     public async Task<bool> TryReissueAsync(Challenge challenge, string subject, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        if (challenge.Reissues >= MaxReissues || challenge.Deadline - now < ReissueMargin
+        if (challenge.IsEnded || challenge.Reissues >= MaxReissues || challenge.Deadline - now < ReissueMargin
             || await tokens.CurrentGenerationAsync(challenge.MemberId, cancellationToken) is not { } current)
         {
             return false;

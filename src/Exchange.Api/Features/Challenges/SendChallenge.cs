@@ -45,18 +45,31 @@ public sealed class SendChallenge(
         }
 
         fields.WithRequest(challenge.RequestKind, challenge.RequestId);
+        // The id this run sends: a token-expired callback may issue the challenge again under a new one meanwhile,
+        // and what VivoKey answers about this one must then not be written onto the new one.
+        var sent = challenge.IdHash;
 
         var now = clock.GetUtcNow();
         if (now >= challenge.Deadline)
         {
-            await EndAsync(challengeId, RequestStatus.Failed, $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).", cancellationToken);
+            await EndAsync(challengeId, sent, RequestStatus.Failed, $"VivoKey could not be reached before the deadline ({challenge.LastSendError}).", cancellationToken);
             return;
         }
 
-        var access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, challenge.RejectedTokenGeneration, cancellationToken);
+        MemberAccess? access;
+        try
+        {
+            access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, challenge.RejectedTokenGeneration, cancellationToken);
+        }
+        catch (TokenEndpointUnavailableException unavailable)
+        {
+            await RetryLaterAsync(challengeId, sent, unavailable.Message, unanswered: false, cancellationToken);
+            return;
+        }
+
         if (access is null)
         {
-            await EndAsync(challengeId, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken);
+            await EndAsync(challengeId, sent, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken);
             return;
         }
 
@@ -68,8 +81,24 @@ public sealed class SendChallenge(
             // Our clock said the token was good; VivoKey disagrees (by status or by body). One refresh, unless another
             // send already refreshed, and one resend; then the member must sign in again.
             logger.LogInformation("VivoKey rejected the member's token ({Status} {Error}); refreshing once", result.Status, result.Error);
-            access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, access.Generation, cancellationToken);
-            result = access is null ? result : await validation.SendAsync(access.AccessToken, id, challenge.Message, timeout, cancellationToken);
+            var rejected = access.Generation;
+            try
+            {
+                access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, rejected, cancellationToken);
+            }
+            catch (TokenEndpointUnavailableException unavailable)
+            {
+                await RetryLaterAsync(challengeId, sent, unavailable.Message, unanswered: false, cancellationToken);
+                return;
+            }
+
+            if (access is null)
+            {
+                await EndAsync(challengeId, sent, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken, result);
+                return;
+            }
+
+            result = await validation.SendAsync(access.AccessToken, id, challenge.Message, timeout, cancellationToken);
         }
 
         if (result.Answer == ValidationAnswer.Accepted)
@@ -80,42 +109,59 @@ public sealed class SendChallenge(
         switch (result.Answer)
         {
             case ValidationAnswer.Accepted:
-                await RecordAcceptedAsync(challengeId, result.VivoId, access!.Generation, cancellationToken);
+                await RecordAcceptedAsync(challengeId, sent, result.VivoId, access.Generation, cancellationToken);
                 break;
             case ValidationAnswer.Refused when result.Error == "duplicate-id":
                 // An earlier POST with this id went through but its answer was lost: wait for the callback.
-                await RecordAcceptedAsync(challengeId, null, access!.Generation, cancellationToken);
+                await RecordAcceptedAsync(challengeId, sent, null, access.Generation, cancellationToken);
                 break;
-            // Refused even after a refresh, or no refresh to be had: the member must sign in again.
+            // Refused even after a refresh: the member must sign in again, unless another send has a newer token by now.
             case ValidationAnswer.TokenRejected:
-                await tokens.MarkUnusableAsync(challenge.MemberId, cancellationToken);
-                await EndAsync(challengeId, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken, result);
+                await tokens.MarkUnusableAsync(challenge.MemberId, access.Generation, cancellationToken);
+                await EndAsync(challengeId, sent, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken, result);
                 break;
             case ValidationAnswer.Refused:
-                await EndAsync(challengeId, RequestStatus.Rejected, $"VivoKey refused the challenge: {result.Error} {result.Message}".Trim(), cancellationToken, result);
+                await EndAsync(challengeId, sent, RequestStatus.Rejected, $"VivoKey refused the challenge: {result.Error} {result.Message}".Trim(), cancellationToken, result);
                 break;
             default:
-                await RetryLaterAsync(challengeId, $"{result.Error}: {result.Message}", cancellationToken);
+                await RetryLaterAsync(challengeId, sent, $"{result.Error}: {result.Message}", unanswered: true, cancellationToken);
                 break;
         }
     }
 
-    private Task RecordAcceptedAsync(Guid challengeId, string? vivoId, int tokenGeneration, CancellationToken cancellationToken) =>
+    private Task RecordAcceptedAsync(Guid challengeId, byte[] sent, string? vivoId, int tokenGeneration, CancellationToken cancellationToken) =>
         db.InTransactionAsync(async () =>
         {
             var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
+            if (IsReissued(challenge, sent))
+            {
+                return;
+            }
+
             challenge.RecordAccepted(vivoId, tokenGeneration);
             challenge.RecordSendAttempt();
             db.Audit("challenge.accepted", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}", new { vivoId, attempts = challenge.SendAttempts }, clock.GetUtcNow());
             db.WhenCommitted(() => logger.LogDebug("VivoKey accepted the challenge (vivo_id {VivoId}) after {Attempts} attempts", vivoId, challenge.SendAttempts));
         }, cancellationToken);
 
-    private async Task RetryLaterAsync(Guid challengeId, string error, CancellationToken cancellationToken)
+    /// <summary>Whether the challenge was issued again since this run read it: what VivoKey said of the old id is moot.</summary>
+    private bool IsReissued(Challenge challenge, byte[] sent)
+    {
+        if (challenge.IdHash.AsSpan().SequenceEqual(sent))
+        {
+            return false;
+        }
+
+        logger.LogInformation("The challenge was issued again under a new id while its old one was being sent; the old answer is ignored");
+        return true;
+    }
+
+    private async Task RetryLaterAsync(Guid challengeId, byte[] sent, string error, bool unanswered, CancellationToken cancellationToken)
     {
         var delay = await db.InTransactionAsync(async () =>
         {
             var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
-            if (challenge.State != ChallengeState.Sending)
+            if (challenge.State != ChallengeState.Sending || IsReissued(challenge, sent))
             {
                 return (TimeSpan?)null;
             }
@@ -131,8 +177,12 @@ public sealed class SendChallenge(
             }
 
             challenge.RecordSendFailure(error, next);
-            // The POST may have reached VivoKey and opened a challenge whose vivo_id only its callback will tell.
-            challenge.RecordUnansweredSend();
+            if (unanswered)
+            {
+                // The POST may have reached VivoKey and opened a challenge whose vivo_id only its callback will tell.
+                challenge.RecordUnansweredSend();
+            }
+
             db.Audit("challenge.send_failed", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}", new { error, attempt = challenge.SendAttempts, nextAttemptAt = next }, now);
             return wait;
         }, cancellationToken);
@@ -145,10 +195,15 @@ public sealed class SendChallenge(
     }
 
     /// <summary>Ends the request; a refusal's status and body go to the audit trail for the operator.</summary>
-    private Task EndAsync(Guid challengeId, RequestStatus outcome, string error, CancellationToken cancellationToken, ValidationResult? refusal = null) =>
+    private Task EndAsync(Guid challengeId, byte[] sent, RequestStatus outcome, string error, CancellationToken cancellationToken, ValidationResult? refusal = null) =>
         db.InTransactionAsync(async () =>
         {
             var challenge = await db.LockChallengeAsync(challengeId, cancellationToken);
+            if (IsReissued(challenge, sent))
+            {
+                return;
+            }
+
             if (refusal is not null && !challenge.IsEnded)
             {
                 db.Audit("challenge.refused", $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}",

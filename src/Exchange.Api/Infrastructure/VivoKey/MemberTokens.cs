@@ -27,7 +27,9 @@ public sealed class MemberTokens(
     /// </summary>
     public async Task StoreAsync(Guid memberId, string accessToken, string? refreshToken, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
-        var row = await db.MemberTokens.SingleOrDefaultAsync(t => t.MemberId == memberId, cancellationToken);
+        // Under the row's lock, as a refresh writes it: a sign-in racing a refresh waits instead of failing.
+        await using var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        var row = await db.MemberTokens.FromSql($"SELECT *, xmin FROM member_tokens WHERE member_id = {memberId} FOR UPDATE").SingleOrDefaultAsync(cancellationToken);
         if (row is null)
         {
             row = new MemberToken { MemberId = memberId };
@@ -41,6 +43,10 @@ public sealed class MemberTokens(
         row.Generation++;
         row.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
     }
 
     /// <summary>
@@ -112,9 +118,13 @@ public sealed class MemberTokens(
         return new(refreshed.Value.AccessToken, row.Generation);
     }
 
-    /// <summary>VivoKey said the member's token expired: no challenge is sent for them until they sign in again.</summary>
-    public async Task MarkUnusableAsync(Guid memberId, CancellationToken cancellationToken) =>
-        await db.MemberTokens.Where(t => t.MemberId == memberId)
+    /// <summary>
+    /// VivoKey said the member's token of <paramref name="generation"/> expired and no refresh helped: no challenge is
+    /// sent for them until they sign in again. A newer generation (another send refreshed, the member signed in again)
+    /// is left alone. Null: whatever the generation.
+    /// </summary>
+    public async Task MarkUnusableAsync(Guid memberId, int? generation, CancellationToken cancellationToken) =>
+        await db.MemberTokens.Where(t => t.MemberId == memberId && (generation == null || t.Generation == generation))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.Unusable, true).SetProperty(t => t.UpdatedAt, clock.GetUtcNow()), cancellationToken);
 
     private async Task<(string AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt)?> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
@@ -132,11 +142,28 @@ public sealed class MemberTokens(
                 ["client_secret"] = settings.ClientSecret,
             }),
         };
-        using var response = await http.CreateClient(VivoKeyHttp.ClientName).SendAsync(request, cancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.CreateClient(VivoKeyHttp.ClientName).SendAsync(request, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new TokenEndpointUnavailableException($"VivoKey's token endpoint did not answer: {ex.Message}", ex);
+        }
+
+        using var _ = response;
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var status = (int)response.StatusCode;
+        if (status is 408 or 429 or >= 500)
+        {
+            // VivoKey is down or busy, not refusing this member: the send is retried, the member keeps their tokens.
+            throw new TokenEndpointUnavailableException($"VivoKey's token endpoint answered {status}");
+        }
+
         if (!response.IsSuccessStatusCode)
         {
-            logger.LogWarning("VivoKey refused a token refresh: {Status} {Body}", (int)response.StatusCode, body);
+            logger.LogWarning("VivoKey refused a token refresh: {Status} {Body}", status, body);
             return null;
         }
 
@@ -152,3 +179,6 @@ public sealed class MemberTokens(
 
 /// <summary>An access token and the generation of the member's tokens it belongs to.</summary>
 public sealed record MemberAccess(string AccessToken, int Generation);
+
+/// <summary>The token endpoint could not be reached or answered 408, 429 or 5xx: a refresh to try again later, not a refusal.</summary>
+public sealed class TokenEndpointUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

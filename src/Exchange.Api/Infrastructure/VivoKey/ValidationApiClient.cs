@@ -10,8 +10,9 @@ public enum ValidationAnswer
     Accepted,
 
     /// <summary>
-    /// The member's token was not good enough: 401 or 403 whatever the body says (an OAuth server may answer with an
-    /// empty or HTML body), or a JSON refusal naming token-expired or invalid-token. Refresh once and resend.
+    /// The member's token was not good enough: 401 whatever the body says, 403 with no JSON refusal (an OAuth server
+    /// may answer with an empty or HTML body), or a JSON refusal naming token-expired or invalid-token. Refresh once
+    /// and resend.
     /// </summary>
     TokenRejected,
 
@@ -64,7 +65,10 @@ public sealed class ValidationApiClient(IHttpClientFactory http, IOptions<VivoKe
     {
         var document = Parse(body);
         var kept = Keep(body);
-        if (status is 401 or 403)
+        // 401 is the token whatever the body; 403 when it says nothing else (empty, HTML) or names a token error. A 403
+        // whose JSON names another reason (a callback not registered, a blocked client) is a refusal: refreshing the
+        // member's token would not help, and failing it would sign every member out.
+        if (status == 401 || (status == 403 && (document is null || document.Error is "token-expired" or "invalid-token")))
         {
             return new(ValidationAnswer.TokenRejected, null, document?.Error ?? $"http_{status}", document?.Message, status, kept);
         }

@@ -11,10 +11,15 @@ namespace Exchange.Api.Infrastructure.VivoKey;
 /// algorithm) refuses the start, named; elsewhere, where the simulator may start after the exchange, only an
 /// algorithm the document does not list refuses it, and the rest is a warning.
 /// </summary>
-public sealed class VivoKeyStartupCheck(IHostEnvironment environment, IOptions<VivoKeyOptions> options, VivoKeyDiscovery discovery, ILogger<VivoKeyStartupCheck> logger)
-    : IHostedLifecycleService
+public sealed class VivoKeyStartupCheck(
+    IHostEnvironment environment,
+    IOptions<VivoKeyOptions> options,
+    IOptions<ExchangeOptions> exchange,
+    VivoKeyDiscovery discovery,
+    ILogger<VivoKeyStartupCheck> logger) : IHostedLifecycleService
 {
-    public Task StartingAsync(CancellationToken cancellationToken) => RunAsync(environment, options.Value, discovery, logger, cancellationToken);
+    public Task StartingAsync(CancellationToken cancellationToken) =>
+        RunAsync(environment, options.Value, discovery, logger, cancellationToken, servesSignIn: exchange.Value.ServeApi);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -26,7 +31,12 @@ public sealed class VivoKeyStartupCheck(IHostEnvironment environment, IOptions<V
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public static async Task RunAsync(IHostEnvironment environment, VivoKeyOptions options, VivoKeyDiscovery discovery, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// With <paramref name="servesSignIn"/> false (a worker), a document that cannot be read is a warning even in
+    /// Production: a VivoKey outage must not stop the instances that sign, broadcast and release funds from restarting.
+    /// </summary>
+    public static async Task RunAsync(
+        IHostEnvironment environment, VivoKeyOptions options, VivoKeyDiscovery discovery, ILogger logger, CancellationToken cancellationToken, bool servesSignIn = true)
     {
         StartupRefusedException.ThrowIf(SettingProblem(options));
         var strict = ProductionGuard.Applies(environment);
@@ -40,7 +50,7 @@ public sealed class VivoKeyStartupCheck(IHostEnvironment environment, IOptions<V
         catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var reason = $"VivoKey's discovery document ({discovery.Url}) could not be read: {ex.Message}. Check VivoKey:Authority.";
-            if (strict)
+            if (strict && servesSignIn)
             {
                 throw new StartupRefusedException(reason);
             }
