@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Exchange.Api.Features.Audit;
 using Exchange.Api.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit.Abstractions;
 using Exchange.Api.Bookkeeping;
@@ -152,6 +153,26 @@ public sealed class AuditSealingTests(SealingFixture system, ITestOutputHelper o
     /// A change committed before another began is linked before it, whichever passes link them: every credit of a round
     /// (all answered before the next round started) comes before every credit of the next round along the chain.
     /// </summary>
+    [Fact]
+    public async Task Verifying_while_seals_commit_never_mistakes_the_moving_head_for_deleted_events()
+    {
+        await using var connection = new NpgsqlConnection(system.ConnectionString);
+        await connection.OpenAsync();
+        for (var round = 0; round < 60; round++)
+        {
+            await ExecuteAsync(connection, "INSERT INTO audit_events (at, actor, action, subject, data) SELECT now(), 'system', 'test.race', 'test:race', '{}' FROM generate_series(1, 20)");
+            // A seal and a verification at once, besides the host's own sealer: the head moves while the chain is walked.
+            var verifications = await Task.WhenAll(
+                system.InScopeAsync(async (_, services) => (object)await services.GetRequiredService<AuditChain>().SealAsync(CancellationToken.None)),
+                system.InScopeAsync(async (_, services) => (object)await services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None)),
+                system.InScopeAsync(async (_, services) => (object)await services.GetRequiredService<AuditChain>().VerifyAsync(CancellationToken.None)));
+            foreach (var verification in verifications.OfType<AuditChain.Verification>())
+            {
+                Assert.True(verification.Ok, $"round {round}: {verification}");
+            }
+        }
+    }
+
     private static void AssertEachRoundBeforeTheNext(List<Link> chain, long start, List<long> rounds)
     {
         var credits = chain.Where(l => l.Action == "balance.dev_credit" && l.Seq > start && l.Seq <= rounds[^1])

@@ -153,6 +153,9 @@ public sealed class AuditChain(ExchangeDbContext db, Infrastructure.CrashPoints 
         try
         {
             var unsealed = await ScalarAsync<long>(connection, null, "SELECT count(*) FROM audit_events WHERE chain_seq IS NULL", cancellationToken);
+            // The head first: a seal committing during the walk moves the head and its events together, so a head read
+            // before the walk never runs ahead of what the walk sees (read after it, it could, and look like a deletion).
+            var recorded = await ScalarAsync<long?>(connection, null, "SELECT (SELECT chain_seq FROM audit_chain_head WHERE id = 1)", cancellationToken);
             await using var walk = new NpgsqlCommand(
                 "SELECT seq, at, actor, action, subject, data::text, chain_seq, prev_hash, hash FROM audit_events WHERE chain_seq IS NOT NULL ORDER BY chain_seq",
                 connection);
@@ -177,7 +180,6 @@ public sealed class AuditChain(ExchangeDbContext db, Infrastructure.CrashPoints 
 
             await reader.DisposeAsync();
             // The newest events leave no gap behind them when deleted: the head the sealer recorded tells.
-            var recorded = await ScalarAsync<long?>(connection, null, "SELECT (SELECT chain_seq FROM audit_chain_head WHERE id = 1)", cancellationToken);
             if (recorded is { } head && head > expected)
             {
                 return (new Verification(false, expected, null, unsealed, expected), captured);
