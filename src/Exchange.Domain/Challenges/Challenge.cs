@@ -146,11 +146,11 @@ public sealed class Challenge
     /// Issues the challenge again under a new id, its deadline unchanged: VivoKey called the token of the last POST
     /// expired, and the member has a newer one. The old id is dead from now on (the caller retires its hash).
     /// </summary>
-    public bool Reissue(byte[] idHash, byte[] sealedId, DateTimeOffset at)
+    public void Reissue(byte[] idHash, byte[] sealedId, DateTimeOffset at)
     {
         if (State == ChallengeState.Ended)
         {
-            return false;
+            throw new InvalidOperationException("An ended challenge is never issued again.");
         }
 
         IdHash = idHash;
@@ -163,7 +163,6 @@ public sealed class Challenge
         Reissues++;
         State = ChallengeState.Sending;
         NextSendAt = at;
-        return true;
     }
 
     public void RecordSendFailure(string error, DateTimeOffset? nextAttemptAt)

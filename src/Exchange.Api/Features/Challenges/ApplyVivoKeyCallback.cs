@@ -40,8 +40,6 @@ public static class ApplyVivoKeyCallback
         AlreadyDecided,
     }
 
-
-
     public sealed class Handler(
         ExchangeDbContext db,
         ChallengeKeys keys,
@@ -102,8 +100,7 @@ public static class ApplyVivoKeyCallback
 
             LogFields.NameRequest(challenge.RequestKind, challenge.RequestId);
             var subject = $"{challenge.RequestKind.ToWire()}:{challenge.RequestId}";
-            if (challenge.IsEnded && challenge.Outcome is not null && challenge.VivoId is not null && command.VivoId is not null && command.VivoId != challenge.VivoId
-                && (challenge.VivoIds.Contains(command.VivoId) || challenge.UnansweredSends > 0))
+            if (challenge.IsEnded && challenge.VivoId is { } decided && command.VivoId is { } received && received != decided && challenge.MayCarry(received))
             {
                 // VivoKey opened more than one challenge for this id; the first callback decided.
                 db.Audit("callback.already_decided", subject, new { decidedBy = challenge.VivoId, challengeOutcome = challenge.Outcome, received = Received(command) }, now);

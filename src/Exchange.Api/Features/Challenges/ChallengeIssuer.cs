@@ -82,10 +82,7 @@ public sealed class ChallengeIssuer(
             $"INSERT INTO retired_challenge_ids (id_hash, challenge_id, retired_at, reason) VALUES ({challenge.IdHash}, {challenge.Id}, {now}, 'token-expired')",
             cancellationToken);
         var id = keys.NewId();
-        if (!challenge.Reissue(ChallengeIds.Hash(id), keys.Seal(id), now))
-        {
-            return false;
-        }
+        challenge.Reissue(ChallengeIds.Hash(id), keys.Seal(id), now);
 
         db.Audit("challenge.reissued", subject, new
         {

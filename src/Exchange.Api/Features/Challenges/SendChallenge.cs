@@ -32,6 +32,7 @@ public sealed class SendChallenge(
 {
     private const int MinVivoKeyTimeout = 30;
     private const int MaxVivoKeyTimeout = 86400;
+    private const string SignInAgain = "The member's VivoKey session has expired; sign in again.";
 
     public async Task RunAsync(Guid challengeId, CancellationToken cancellationToken)
     {
@@ -56,20 +57,9 @@ public sealed class SendChallenge(
             return;
         }
 
-        MemberAccess? access;
-        try
-        {
-            access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, challenge.RejectedTokenGeneration, cancellationToken);
-        }
-        catch (TokenEndpointUnavailableException unavailable)
-        {
-            await RetryLaterAsync(challengeId, sent, unavailable.Message, unanswered: false, cancellationToken);
-            return;
-        }
-
+        var access = await AccessOrEndAsync(challenge, sent, challenge.RejectedTokenGeneration, refusal: null, cancellationToken);
         if (access is null)
         {
-            await EndAsync(challengeId, sent, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken);
             return;
         }
 
@@ -81,20 +71,9 @@ public sealed class SendChallenge(
             // Our clock said the token was good; VivoKey disagrees (by status or by body). One refresh, unless another
             // send already refreshed, and one resend; then the member must sign in again.
             logger.LogInformation("VivoKey rejected the member's token ({Status} {Error}); refreshing once", result.Status, result.Error);
-            var rejected = access.Generation;
-            try
-            {
-                access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, rejected, cancellationToken);
-            }
-            catch (TokenEndpointUnavailableException unavailable)
-            {
-                await RetryLaterAsync(challengeId, sent, unavailable.Message, unanswered: false, cancellationToken);
-                return;
-            }
-
+            access = await AccessOrEndAsync(challenge, sent, access.Generation, result, cancellationToken);
             if (access is null)
             {
-                await EndAsync(challengeId, sent, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken, result);
                 return;
             }
 
@@ -118,7 +97,7 @@ public sealed class SendChallenge(
             // Refused even after a refresh: the member must sign in again, unless another send has a newer token by now.
             case ValidationAnswer.TokenRejected:
                 await tokens.MarkUnusableAsync(challenge.MemberId, access.Generation, cancellationToken);
-                await EndAsync(challengeId, sent, RequestStatus.TokenExpired, "The member's VivoKey session has expired; sign in again.", cancellationToken, result);
+                await EndAsync(challengeId, sent, RequestStatus.TokenExpired, SignInAgain, cancellationToken, result);
                 break;
             case ValidationAnswer.Refused:
                 await EndAsync(challengeId, sent, RequestStatus.Rejected, $"VivoKey refused the challenge: {result.Error} {result.Message}".Trim(), cancellationToken, result);
@@ -127,6 +106,32 @@ public sealed class SendChallenge(
                 await RetryLaterAsync(challengeId, sent, $"{result.Error}: {result.Message}", unanswered: true, cancellationToken);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A token to send with, refreshed past <paramref name="rejectedGeneration"/> if VivoKey refused that one. Null when
+    /// there is none to be had now: the send is retried later (the token endpoint is down or busy) or the request ends
+    /// token_expired (no refresh to be had; <paramref name="refusal"/>, VivoKey's answer that led here, is audited).
+    /// </summary>
+    private async Task<MemberAccess?> AccessOrEndAsync(Challenge challenge, byte[] sent, int? rejectedGeneration, ValidationResult? refusal, CancellationToken cancellationToken)
+    {
+        MemberAccess? access;
+        try
+        {
+            access = await tokens.GetAccessTokenAsync(challenge.MemberId, challenge.Deadline, rejectedGeneration, cancellationToken);
+        }
+        catch (TokenEndpointUnavailableException unavailable)
+        {
+            await RetryLaterAsync(challenge.Id, sent, unavailable.Message, unanswered: false, cancellationToken);
+            return null;
+        }
+
+        if (access is null)
+        {
+            await EndAsync(challenge.Id, sent, RequestStatus.TokenExpired, SignInAgain, cancellationToken, refusal);
+        }
+
+        return access;
     }
 
     private Task RecordAcceptedAsync(Guid challengeId, byte[] sent, string? vivoId, int tokenGeneration, CancellationToken cancellationToken) =>

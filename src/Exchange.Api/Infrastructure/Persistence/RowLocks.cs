@@ -62,6 +62,10 @@ public static class RowLocks
         db.Balances.FromSql($"SELECT *, xmin FROM balances WHERE member_id = {memberId} AND asset = {asset} FOR UPDATE")
             .SingleOrDefaultAsync(cancellationToken);
 
-    public static Task<MemberToken> LockMemberTokenAsync(this ExchangeDbContext db, Guid memberId, CancellationToken cancellationToken) =>
-        db.MemberTokens.FromSql($"SELECT *, xmin FROM member_tokens WHERE member_id = {memberId} FOR UPDATE").SingleAsync(cancellationToken);
+    public static async Task<MemberToken> LockMemberTokenAsync(this ExchangeDbContext db, Guid memberId, CancellationToken cancellationToken) =>
+        await db.LockMemberTokenIfAnyAsync(memberId, cancellationToken) ?? throw new InvalidOperationException($"Member {memberId} has no tokens.");
+
+    /// <summary>The member's token row, locked; null before their first sign-in.</summary>
+    public static Task<MemberToken?> LockMemberTokenIfAnyAsync(this ExchangeDbContext db, Guid memberId, CancellationToken cancellationToken) =>
+        db.MemberTokens.FromSql($"SELECT *, xmin FROM member_tokens WHERE member_id = {memberId} FOR UPDATE").SingleOrDefaultAsync(cancellationToken);
 }

@@ -29,7 +29,7 @@ public sealed class MemberTokens(
     {
         // Under the row's lock, as a refresh writes it: a sign-in racing a refresh waits instead of failing.
         await using var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
-        var row = await db.MemberTokens.FromSql($"SELECT *, xmin FROM member_tokens WHERE member_id = {memberId} FOR UPDATE").SingleOrDefaultAsync(cancellationToken);
+        var row = await db.LockMemberTokenIfAnyAsync(memberId, cancellationToken);
         if (row is null)
         {
             row = new MemberToken { MemberId = memberId };

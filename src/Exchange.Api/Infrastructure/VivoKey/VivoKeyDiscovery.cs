@@ -91,10 +91,13 @@ public sealed class VivoKeyDiscovery(IHttpClientFactory http, IOptions<VivoKeyOp
 
     public string Url => options.Value.Authority.TrimEnd('/') + "/.well-known/openid-configuration";
 
+    /// <summary>Reads the document; its token endpoint is kept, so the start-up check's read also serves the first refresh.</summary>
     public async Task<DiscoveryDocument> ReadAsync(CancellationToken cancellationToken)
     {
         var client = http.CreateClient(VivoKeyHttp.ClientName);
-        return DiscoveryDocument.Parse(await client.GetStringAsync(Url, cancellationToken));
+        var document = DiscoveryDocument.Parse(await client.GetStringAsync(Url, cancellationToken));
+        _tokenEndpoint ??= document.TokenEndpoint;
+        return document;
     }
 
     public async Task<string> TokenEndpointAsync(CancellationToken cancellationToken)
